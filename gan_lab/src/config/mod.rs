@@ -1,0 +1,355 @@
+//! Experiment configuration: everything that defines one GAN run, as JSON.
+//!
+//! Unknown JSON fields are an error. [`ExperimentConfig::validate`] returns one message per
+//! broken rule. Named presets live in [`presets`].
+
+mod presets;
+mod validate;
+
+pub(crate) use validate::conv_out;
+
+pub use presets::{preset, preset_names, presets, Preset};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// One GAN experiment: data, both networks, loss, both optimisers, the training schedule, the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Short name used in run-directory names and tables (letters, digits, '-', '_').
+    pub name: String,
+    /// Which images to learn and at what size.
+    pub data: DataConfig,
+    /// The generator: latent vector → image.
+    pub generator: NetworkConfig,
+    /// The discriminator: image → one logit ("real" when positive).
+    pub discriminator: NetworkConfig,
+    /// The adversarial loss, computed on logits.
+    pub loss: LossKind,
+    /// Optimiser of the generator.
+    pub g_optimizer: OptimizerConfig,
+    /// Optimiser of the discriminator.
+    pub d_optimizer: OptimizerConfig,
+    /// Batch size, step counts, latent space and logging intervals.
+    pub train: TrainConfig,
+    /// Seed of every random choice: initial weights, data order, noise, dropout.
+    pub seed: u64,
+}
+
+/// Which images, at what size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// A shipped dataset name (`mnist10k`, `fashion-mnist-test10k`, `noto-emoji-32`, `twemoji-64`),
+    /// a path to a gzip IDX images file, or a path to a folder of PNG/JPEG images.
+    pub dataset: String,
+    /// Image height and width in pixels (images are square).
+    pub image_size: usize,
+    /// 1 for grey, 3 for RGB.
+    pub channels: usize,
+    /// Use only the first N images of the dataset (before the held-out split); `null` for all.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Fraction of the images kept out of training for evaluation, in [0, 0.5]. The split is the
+    /// same for every seed, so held-out sets of different runs are comparable.
+    #[serde(default = "default_holdout")]
+    pub holdout_fraction: f64,
+}
+
+fn default_holdout() -> f64 {
+    0.1
+}
+
+/// One network (generator or discriminator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Layer structure.
+    pub architecture: Architecture,
+    /// Activation after every hidden layer.
+    pub activation: Activation,
+    /// Generator only: squashing of the image output. Must be `null` for the discriminator, whose
+    /// output is a logit (its sigmoid is inside the loss).
+    #[serde(default)]
+    pub output_activation: Option<OutputActivation>,
+    /// BatchNorm after hidden layers. When on: after every hidden layer of the generator, and after
+    /// every hidden layer but the first of the discriminator (the DCGAN paper's rule). Layers that
+    /// are followed by BatchNorm have no bias.
+    pub batch_norm: bool,
+    /// Dropout probabilities (chance of zeroing a unit) while training.
+    #[serde(default)]
+    pub dropout: DropoutConfig,
+    /// Initial weights ~ N(0, std) (BatchNorm scales ~ N(1, std), biases 0); `null` keeps burn's
+    /// default (Kaiming-uniform, like PyTorch's default for Linear and Conv).
+    #[serde(default)]
+    pub init_std: Option<f64>,
+}
+
+/// Dropout rates, in [0, 1).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutConfig {
+    /// Applied to the network's input (Goodfellow 2014: 0.2 on D's input).
+    #[serde(default)]
+    pub input: f64,
+    /// Applied after every hidden activation, unless a DCGAN layer sets its own.
+    #[serde(default)]
+    pub hidden: f64,
+}
+
+/// Layer structure of a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Architecture {
+    /// Fully connected: hidden widths in order; the output layer (image or logit) is added.
+    Mlp {
+        /// Width of each hidden layer, input side first.
+        hidden: Vec<usize>,
+    },
+    /// Convolutional. Generator: a linear projection of the latent vector to `projection`
+    /// (channels, height, width), then transposed convolutions; the last layer's channels are the
+    /// image channels. Discriminator: convolutions, then a linear layer to one logit.
+    Dcgan {
+        /// Generator only: shape [channels, height, width] the latent vector is projected to.
+        #[serde(default)]
+        projection: Option<[usize; 3]>,
+        /// Convolution (D) or transposed convolution (G) layers, input side first.
+        layers: Vec<ConvLayer>,
+    },
+}
+
+/// One convolution or transposed-convolution layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvLayer {
+    /// Output channels.
+    pub channels: usize,
+    /// Square kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub padding: usize,
+    /// Dropout after this layer's activation, overriding the network's `dropout.hidden`.
+    #[serde(default)]
+    pub dropout: Option<f64>,
+}
+
+/// Hidden-layer activation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Activation {
+    /// max(x, 0).
+    Relu,
+    /// x for x > 0, αx otherwise.
+    LeakyRelu {
+        /// Slope for negative inputs, in (0, 1).
+        alpha: f64,
+    },
+    /// Maxout (Goodfellow et al. 2013): each unit is the max of `pieces` linear pieces.
+    Maxout {
+        /// Number of linear pieces per unit, ≥ 2.
+        pieces: usize,
+    },
+}
+
+/// Generator output squashing. Images live in [-1, 1]; `sigmoid` is rescaled as 2σ(x) − 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputActivation {
+    Tanh,
+    Sigmoid,
+}
+
+/// Adversarial loss on discriminator logits (binary cross-entropy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Goodfellow's original game: G minimises log(1 − D(G(z))).
+    MinimaxBce,
+    /// The "non-saturating" variant used in practice: G maximises log D(G(z)).
+    NonSaturatingBce,
+}
+
+/// Optimiser of one network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    /// SGD with (classical) momentum: v ← μv − lr·g; w ← w + v.
+    Sgd {
+        /// Initial learning rate.
+        lr: f64,
+        /// Initial momentum μ, in [0, 1).
+        momentum: f64,
+        /// Optional linear momentum ramp over epochs (Goodfellow 2014: 0.5 → 0.7 over 1–250).
+        #[serde(default)]
+        momentum_schedule: Option<MomentumSchedule>,
+        /// The learning rate is divided by this factor after every update (1 = constant).
+        #[serde(default = "one")]
+        lr_decay: f64,
+        /// Floor of the decayed learning rate.
+        #[serde(default)]
+        min_lr: f64,
+    },
+    /// Adam (Kingma & Ba), PyTorch's formulation.
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// First-moment decay β1, in [0, 1).
+        beta1: f64,
+        /// Second-moment decay β2, in [0, 1).
+        beta2: f64,
+        /// Denominator term ε.
+        #[serde(default = "adam_eps")]
+        eps: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn adam_eps() -> f64 {
+    1e-8
+}
+
+/// Momentum rises linearly from the optimiser's `momentum` at `start_epoch` to `final_momentum` at
+/// `saturate_epoch` (pylearn2's MomentumAdjustor).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MomentumSchedule {
+    pub final_momentum: f64,
+    pub start_epoch: u64,
+    pub saturate_epoch: u64,
+}
+
+/// Distribution of the latent vector z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatentDistribution {
+    /// Standard normal N(0, 1).
+    Normal,
+    /// Uniform on [-1, 1].
+    Uniform,
+}
+
+/// The training schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Images per batch (real and fake batches have this size).
+    pub batch_size: usize,
+    /// Discriminator updates per generator update (Goodfellow 2014's k).
+    #[serde(default = "one_usize")]
+    pub d_steps: usize,
+    /// Generator updates a `gan-lab train` run makes unless `--steps` says otherwise.
+    pub steps: u64,
+    /// Length of z.
+    pub latent_size: usize,
+    /// Distribution of z.
+    pub latent_distribution: LatentDistribution,
+    /// A metrics row every this many steps.
+    pub log_every: u64,
+    /// A fixed-noise sample grid every this many steps.
+    pub sample_every: u64,
+    /// Generator + discriminator weights every this many steps (and at the end).
+    pub checkpoint_every: u64,
+    /// Images in each sample grid (a perfect square reads best: 64 → 8×8).
+    #[serde(default = "default_samples")]
+    pub sample_count: usize,
+}
+
+fn one_usize() -> usize {
+    1
+}
+fn default_samples() -> usize {
+    64
+}
+
+impl ExperimentConfig {
+    /// Reads a JSON config file. Unknown fields and wrong types are errors naming the file.
+    pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json_str(&text).map_err(|e| match e {
+            Error::Json { message, .. } => Error::Json {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses a JSON config. Unknown fields and wrong types are errors.
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Json {
+            path: "<config>".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Pretty JSON, the format of `config.json` in run directories.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("config serialises")
+    }
+
+    /// Short stable hash (16 hex digits of SHA-256 over the canonical JSON): two runs with the
+    /// same hash trained the same configuration.
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_string(self).expect("config serialises");
+        let digest = Sha256::digest(json.as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Image shape [channels, height, width].
+    pub fn image_shape(&self) -> [usize; 3] {
+        [self.data.channels, self.data.image_size, self.data.image_size]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_round_trips_through_json_unchanged() {
+        for p in presets() {
+            let json = p.config.to_json();
+            let back = ExperimentConfig::from_json_str(&json).unwrap();
+            assert_eq!(back, p.config, "preset {}", p.name);
+            assert_eq!(back.hash(), p.config.hash());
+        }
+    }
+
+    #[test]
+    fn unknown_json_fields_are_an_error_that_names_the_field() {
+        let mut v: serde_json::Value = serde_json::from_str(&preset("dcgan28").unwrap().to_json()).unwrap();
+        v["train"]["batchsize"] = 64.into();
+        let err = ExperimentConfig::from_json_str(&v.to_string()).unwrap_err().to_string();
+        assert!(err.contains("unknown field `batchsize`"), "{err}");
+    }
+
+    #[test]
+    fn a_config_file_error_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("gan_lab_cfg_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broken.json");
+        std::fs::write(&path, "{ \"name\": 3 }").unwrap();
+        let err = ExperimentConfig::from_json_file(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        let missing = ExperimentConfig::from_json_file(dir.join("absent.json")).unwrap_err().to_string();
+        assert!(missing.contains("absent.json"), "{missing}");
+    }
+
+    #[test]
+    fn the_hash_changes_when_any_setting_changes() {
+        let a = preset("mlp-gan").unwrap();
+        let mut b = a.clone();
+        b.train.batch_size = 65;
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 16);
+    }
+}

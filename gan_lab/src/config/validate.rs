@@ -1,0 +1,345 @@
+//! `ExperimentConfig::validate`: every rule checked once, one message per broken rule.
+
+use super::*;
+
+/// Collects broken rules; each message names the field and the offending value.
+struct Rules(Vec<String>);
+
+impl Rules {
+    fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(message());
+        }
+    }
+
+    fn probability(&mut self, field: &str, p: f64) {
+        self.check((0.0..1.0).contains(&p), || format!("{field} must be in [0, 1), got {p}"));
+    }
+
+    fn positive(&mut self, field: &str, x: f64) {
+        self.check(x.is_finite() && x > 0.0, || format!("{field} must be a finite number > 0, got {x}"));
+    }
+
+    fn at_least(&mut self, field: &str, x: u64, min: u64) {
+        self.check(x >= min, || format!("{field} must be ≥ {min}, got {x}"));
+    }
+}
+
+/// Spatial size after a convolution, or None when the kernel does not fit.
+pub(crate) fn conv_out(size: usize, layer: &ConvLayer) -> Option<usize> {
+    let padded = size + 2 * layer.padding;
+    (padded >= layer.kernel && layer.stride > 0).then(|| (padded - layer.kernel) / layer.stride + 1)
+}
+
+/// Spatial size after a transposed convolution, or None when it would be ≤ 0.
+pub(crate) fn conv_transpose_out(size: usize, layer: &ConvLayer) -> Option<usize> {
+    let grown = (size.checked_sub(1)?) * layer.stride + layer.kernel;
+    grown.checked_sub(2 * layer.padding).filter(|&s| s > 0)
+}
+
+impl ExperimentConfig {
+    /// Checks every rule and returns all broken ones at once.
+    pub fn validate(&self) -> Result<()> {
+        let mut r = Rules(Vec::new());
+        r.check(
+            !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            || format!("name must be non-empty and use only letters, digits, '-' and '_', got '{}'", self.name),
+        );
+        self.validate_data(&mut r);
+        self.validate_network(&mut r, "generator", &self.generator, true);
+        self.validate_network(&mut r, "discriminator", &self.discriminator, false);
+        validate_optimizer(&mut r, "g_optimizer", &self.g_optimizer);
+        validate_optimizer(&mut r, "d_optimizer", &self.d_optimizer);
+        self.validate_train(&mut r);
+        if r.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(r.0))
+        }
+    }
+
+    fn validate_data(&self, r: &mut Rules) {
+        let d = &self.data;
+        r.check(!d.dataset.trim().is_empty(), || "data.dataset must name a dataset or a path, got ''".into());
+        r.check((4..=1024).contains(&d.image_size), || format!("data.image_size must be in [4, 1024], got {}", d.image_size));
+        r.check(d.channels == 1 || d.channels == 3, || format!("data.channels must be 1 (grey) or 3 (RGB), got {}", d.channels));
+        if let Some(limit) = d.limit {
+            r.at_least("data.limit", limit as u64, 2);
+        }
+        r.check((0.0..=0.5).contains(&d.holdout_fraction), || {
+            format!("data.holdout_fraction must be in [0, 0.5], got {}", d.holdout_fraction)
+        });
+    }
+
+    fn validate_network(&self, r: &mut Rules, name: &str, net: &NetworkConfig, is_generator: bool) {
+        match net.activation {
+            Activation::Relu => {}
+            Activation::LeakyRelu { alpha } => r.check(alpha > 0.0 && alpha < 1.0, || {
+                format!("{name}.activation.leaky_relu.alpha must be in (0, 1), got {alpha}")
+            }),
+            Activation::Maxout { pieces } => r.at_least(&format!("{name}.activation.maxout.pieces"), pieces as u64, 2),
+        }
+        if is_generator {
+            r.check(net.output_activation.is_some(), || {
+                "generator.output_activation must be \"tanh\" or \"sigmoid\", got null".into()
+            });
+        } else if let Some(act) = net.output_activation {
+            r.0.push(format!(
+                "discriminator.output_activation must be null (D outputs a logit; the sigmoid is in the loss), got {act:?}"
+            ));
+        }
+        r.probability(&format!("{name}.dropout.input"), net.dropout.input);
+        r.probability(&format!("{name}.dropout.hidden"), net.dropout.hidden);
+        if let Some(std) = net.init_std {
+            r.positive(&format!("{name}.init_std"), std);
+        }
+        match &net.architecture {
+            Architecture::Mlp { hidden } => {
+                for (i, &w) in hidden.iter().enumerate() {
+                    r.at_least(&format!("{name}.architecture.mlp.hidden[{i}]"), w as u64, 1);
+                }
+            }
+            Architecture::Dcgan { projection, layers } => {
+                self.validate_dcgan(r, name, projection, layers, is_generator);
+            }
+        }
+    }
+
+    fn validate_dcgan(&self, r: &mut Rules, name: &str, projection: &Option<[usize; 3]>, layers: &[ConvLayer], is_generator: bool) {
+        let field = format!("{name}.architecture.dcgan");
+        r.check(!layers.is_empty(), || format!("{field}.layers must have at least one layer, got none"));
+        let mut broken = false;
+        for (i, l) in layers.iter().enumerate() {
+            let f = format!("{field}.layers[{i}]");
+            let before = r.0.len();
+            r.at_least(&format!("{f}.channels"), l.channels as u64, 1);
+            r.at_least(&format!("{f}.kernel"), l.kernel as u64, 1);
+            r.at_least(&format!("{f}.stride"), l.stride as u64, 1);
+            r.check(l.padding < l.kernel.max(1), || format!("{f}.padding must be < kernel {}, got {}", l.kernel, l.padding));
+            if let Some(p) = l.dropout {
+                r.probability(&format!("{f}.dropout"), p);
+            }
+            broken |= r.0.len() > before;
+        }
+        let [c, h, w] = self.image_shape();
+        if is_generator {
+            let Some([pc, ph, pw]) = *projection else {
+                r.0.push(format!("{field}.projection must be [channels, height, width] for the generator, got null"));
+                return;
+            };
+            r.check(pc > 0 && ph > 0 && pw > 0, || format!("{field}.projection must be positive, got [{pc}, {ph}, {pw}]"));
+            r.check(ph == pw, || format!("{field}.projection must be square, got {ph}×{pw}"));
+            if broken || layers.is_empty() || ph == 0 {
+                return;
+            }
+            let mut size = Some(ph);
+            for l in layers {
+                size = size.and_then(|s| conv_transpose_out(s, l));
+            }
+            let last = layers.last().unwrap().channels;
+            r.check(size == Some(h), || {
+                format!("{field}: the layers turn a {ph}×{pw} projection into {}, but data.image_size is {h}×{w}",
+                    size.map_or("nothing".into(), |s| format!("{s}×{s}")))
+            });
+            r.check(last == c, || format!("{field}: the last layer has {last} channels, but data.channels is {c}"));
+        } else {
+            r.check(projection.is_none(), || format!("{field}.projection is for the generator only; use null in the discriminator"));
+            if broken {
+                return;
+            }
+            let mut size = Some(h);
+            for (i, l) in layers.iter().enumerate() {
+                size = size.and_then(|s| conv_out(s, l));
+                if size.is_none() {
+                    r.0.push(format!("{field}.layers[{i}]: kernel {} does not fit the feature map (padding {})", l.kernel, l.padding));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn validate_train(&self, r: &mut Rules) {
+        let t = &self.train;
+        let bn = self.generator.batch_norm || self.discriminator.batch_norm;
+        r.at_least("train.batch_size", t.batch_size as u64, if bn { 2 } else { 1 });
+        r.at_least("train.d_steps", t.d_steps as u64, 1);
+        r.at_least("train.steps", t.steps, 1);
+        r.at_least("train.latent_size", t.latent_size as u64, 1);
+        r.at_least("train.log_every", t.log_every, 1);
+        r.at_least("train.sample_every", t.sample_every, 1);
+        r.at_least("train.checkpoint_every", t.checkpoint_every, 1);
+        r.check((1..=1024).contains(&t.sample_count), || format!("train.sample_count must be in [1, 1024], got {}", t.sample_count));
+    }
+}
+
+fn validate_optimizer(r: &mut Rules, name: &str, opt: &OptimizerConfig) {
+    match *opt {
+        OptimizerConfig::Sgd { lr, momentum, momentum_schedule, lr_decay, min_lr } => {
+            r.positive(&format!("{name}.sgd.lr"), lr);
+            r.probability(&format!("{name}.sgd.momentum"), momentum);
+            r.check(lr_decay.is_finite() && lr_decay >= 1.0, || format!("{name}.sgd.lr_decay must be ≥ 1 (1 = no decay), got {lr_decay}"));
+            r.check(min_lr >= 0.0 && min_lr <= lr, || format!("{name}.sgd.min_lr must be in [0, lr = {lr}], got {min_lr}"));
+            if let Some(s) = momentum_schedule {
+                r.probability(&format!("{name}.sgd.momentum_schedule.final_momentum"), s.final_momentum);
+                r.check(s.start_epoch < s.saturate_epoch, || {
+                    format!("{name}.sgd.momentum_schedule.start_epoch must be < saturate_epoch {}, got {}", s.saturate_epoch, s.start_epoch)
+                });
+            }
+        }
+        OptimizerConfig::Adam { lr, beta1, beta2, eps } => {
+            r.positive(&format!("{name}.adam.lr"), lr);
+            r.probability(&format!("{name}.adam.beta1"), beta1);
+            r.probability(&format!("{name}.adam.beta2"), beta2);
+            r.positive(&format!("{name}.adam.eps"), eps);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broken(edit: impl FnOnce(&mut ExperimentConfig)) -> Vec<String> {
+        let mut c = preset("dcgan28").unwrap();
+        edit(&mut c);
+        match c.validate() {
+            Err(Error::InvalidConfig(rules)) => rules,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    fn one_rule(edit: impl FnOnce(&mut ExperimentConfig), expected: &str) {
+        let rules = broken(edit);
+        assert_eq!(rules.len(), 1, "{rules:?}");
+        assert_eq!(rules[0], expected);
+    }
+
+    #[test]
+    fn dropout_outside_zero_one_is_rejected_with_its_value() {
+        one_rule(|c| c.discriminator.dropout.hidden = 1.5, "discriminator.dropout.hidden must be in [0, 1), got 1.5");
+        one_rule(|c| c.generator.dropout.input = -0.1, "generator.dropout.input must be in [0, 1), got -0.1");
+    }
+
+    #[test]
+    fn names_with_spaces_or_slashes_are_rejected() {
+        one_rule(|c| c.name = "my run/1".into(), "name must be non-empty and use only letters, digits, '-' and '_', got 'my run/1'");
+    }
+
+    #[test]
+    fn data_rules_each_give_one_message() {
+        let rules = broken(|c| c.data.channels = 2);
+        assert_eq!(rules[0], "data.channels must be 1 (grey) or 3 (RGB), got 2");
+        one_rule(|c| c.data.holdout_fraction = 0.9, "data.holdout_fraction must be in [0, 0.5], got 0.9");
+        one_rule(|c| c.data.limit = Some(1), "data.limit must be ≥ 2, got 1");
+        one_rule(|c| c.data.dataset = " ".into(), "data.dataset must name a dataset or a path, got ''");
+    }
+
+    #[test]
+    fn image_size_outside_range_is_rejected() {
+        let rules = broken(|c| c.data.image_size = 2);
+        assert!(rules[0].starts_with("data.image_size must be in [4, 1024], got 2"), "{rules:?}");
+    }
+
+    #[test]
+    fn activation_parameters_are_checked() {
+        one_rule(
+            |c| c.discriminator.activation = Activation::LeakyRelu { alpha: 1.0 },
+            "discriminator.activation.leaky_relu.alpha must be in (0, 1), got 1",
+        );
+        one_rule(
+            |c| c.generator.activation = Activation::Maxout { pieces: 1 },
+            "generator.activation.maxout.pieces must be ≥ 2, got 1",
+        );
+    }
+
+    #[test]
+    fn output_activation_belongs_to_the_generator_only() {
+        one_rule(|c| c.generator.output_activation = None, "generator.output_activation must be \"tanh\" or \"sigmoid\", got null");
+        let rules = broken(|c| c.discriminator.output_activation = Some(OutputActivation::Sigmoid));
+        assert!(rules[0].starts_with("discriminator.output_activation must be null"), "{rules:?}");
+    }
+
+    #[test]
+    fn generator_layers_must_produce_the_image_size_and_channels() {
+        one_rule(
+            |c| c.data.image_size = 32,
+            "generator.architecture.dcgan: the layers turn a 7×7 projection into 28×28, but data.image_size is 32×32",
+        );
+        let rules = broken(|c| {
+            c.data.channels = 3;
+        });
+        assert_eq!(rules, vec!["generator.architecture.dcgan: the last layer has 1 channels, but data.channels is 3"]);
+    }
+
+    #[test]
+    fn conv_layer_rules_are_checked() {
+        one_rule(
+            |c| {
+                if let Architecture::Dcgan { layers, .. } = &mut c.discriminator.architecture {
+                    layers[1].padding = 4;
+                }
+            },
+            "discriminator.architecture.dcgan.layers[1].padding must be < kernel 4, got 4",
+        );
+        one_rule(
+            |c| c.generator.architecture = Architecture::Dcgan { projection: Some([256, 7, 7]), layers: vec![] },
+            "generator.architecture.dcgan.layers must have at least one layer, got none",
+        );
+        one_rule(
+            |c| {
+                if let Architecture::Dcgan { projection, .. } = &mut c.discriminator.architecture {
+                    *projection = Some([1, 2, 2]);
+                }
+            },
+            "discriminator.architecture.dcgan.projection is for the generator only; use null in the discriminator",
+        );
+    }
+
+    #[test]
+    fn optimiser_rules_are_checked() {
+        one_rule(|c| c.g_optimizer = OptimizerConfig::Adam { lr: 0.0, beta1: 0.5, beta2: 0.999, eps: 1e-8 }, "g_optimizer.adam.lr must be a finite number > 0, got 0");
+        one_rule(|c| c.d_optimizer = OptimizerConfig::Adam { lr: 1e-3, beta1: 1.0, beta2: 0.999, eps: 1e-8 }, "d_optimizer.adam.beta1 must be in [0, 1), got 1");
+        let sgd = |decay: f64| OptimizerConfig::Sgd { lr: 0.1, momentum: 0.5, momentum_schedule: None, lr_decay: decay, min_lr: 0.0 };
+        one_rule(|c| c.g_optimizer = sgd(0.5), "g_optimizer.sgd.lr_decay must be ≥ 1 (1 = no decay), got 0.5");
+        one_rule(
+            |c| {
+                c.g_optimizer = OptimizerConfig::Sgd {
+                    lr: 0.1,
+                    momentum: 0.5,
+                    momentum_schedule: Some(MomentumSchedule { final_momentum: 0.7, start_epoch: 9, saturate_epoch: 3 }),
+                    lr_decay: 1.0,
+                    min_lr: 0.0,
+                }
+            },
+            "g_optimizer.sgd.momentum_schedule.start_epoch must be < saturate_epoch 3, got 9",
+        );
+    }
+
+    #[test]
+    fn training_schedule_rules_are_checked() {
+        one_rule(|c| c.train.batch_size = 1, "train.batch_size must be ≥ 2, got 1");
+        one_rule(|c| c.train.log_every = 0, "train.log_every must be ≥ 1, got 0");
+        one_rule(|c| c.train.latent_size = 0, "train.latent_size must be ≥ 1, got 0");
+        one_rule(|c| c.generator.init_std = Some(-1.0), "generator.init_std must be a finite number > 0, got -1");
+    }
+
+    #[test]
+    fn several_broken_rules_are_all_reported() {
+        let rules = broken(|c| {
+            c.train.batch_size = 0;
+            c.discriminator.dropout.input = 2.0;
+            c.train.d_steps = 0;
+        });
+        assert_eq!(rules.len(), 3, "{rules:?}");
+    }
+
+    #[test]
+    fn layer_size_arithmetic_matches_pytorch() {
+        let l = ConvLayer { channels: 1, kernel: 4, stride: 2, padding: 1, dropout: None };
+        assert_eq!(conv_out(28, &l), Some(14));
+        assert_eq!(conv_transpose_out(7, &l), Some(14));
+        let same = ConvLayer { channels: 1, kernel: 5, stride: 1, padding: 2, dropout: None };
+        assert_eq!(conv_transpose_out(7, &same), Some(7));
+        assert_eq!(conv_out(2, &ConvLayer { channels: 1, kernel: 5, stride: 1, padding: 0, dropout: None }), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! Reader for IDX files (the MNIST format, generalised to colour), gzip-compressed or plain.
+//!
+//! Layout: two zero bytes, element type 0x08 (u8), ndim, ndim big-endian u32 dimensions, then the
+//! bytes in row-major order. Images are (N, H, W) grey or (N, H, W, C) colour; labels are (N).
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// An n-dimensional u8 array read from an IDX file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdxArray {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// Reads an IDX file; `.gz` content (detected by its magic bytes) is decompressed first.
+pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
+    let path = path.as_ref();
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        flate2::read::GzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|e| Error::bad_file(path, format!("gzip data is corrupt or truncated ({e})")))?;
+        out
+    } else {
+        raw
+    };
+    parse_idx(&bytes).map_err(|message| Error::bad_file(path, message))
+}
+
+/// Parses IDX bytes (already decompressed). The error says what is wrong, without the file name.
+pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
+    if bytes.len() < 4 {
+        return Err(format!("too short for an IDX header: {} bytes", bytes.len()));
+    }
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(format!(
+            "not an IDX file: magic starts with {:#04x} {:#04x}, expected 0x00 0x00",
+            bytes[0], bytes[1]
+        ));
+    }
+    if bytes[2] != 0x08 {
+        return Err(format!("IDX element type {:#04x} is not supported (only 0x08 = unsigned byte)", bytes[2]));
+    }
+    let ndim = bytes[3] as usize;
+    if ndim == 0 || ndim > 4 {
+        return Err(format!("IDX with {ndim} dimensions is not supported (1 to 4)"));
+    }
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        return Err(format!("header says {ndim} dimensions but the file ends after {} bytes", bytes.len()));
+    }
+    let dims: Vec<usize> = (0..ndim)
+        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
+        .collect();
+    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let available = bytes.len() - header;
+    match expected {
+        Some(n) if n == available => Ok(IdxArray {
+            dims,
+            data: bytes[header..].to_vec(),
+        }),
+        Some(n) => Err(format!(
+            "dimensions {dims:?} need {n} bytes of data but the file has {available}"
+        )),
+        None => Err(format!("dimensions {dims:?} overflow")),
+    }
+}
+
+/// Writes an IDX file, gzip-compressed when `path` ends in `.gz` (used by tests and tools).
+pub fn write_idx(path: impl AsRef<Path>, dims: &[usize], data: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    let mut bytes = vec![0u8, 0, 0x08, dims.len() as u8];
+    for &d in dims {
+        bytes.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    let out = if path.extension().is_some_and(|e| e == "gz") {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&bytes).map_err(|e| Error::io(path, e))?;
+        enc.finish().map_err(|e| Error::io(path, e))?
+    } else {
+        bytes
+    };
+    std::fs::write(path, out).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("gan_lab_idx_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn a_written_gzip_idx_file_reads_back_identically() {
+        let p = temp("ok.gz");
+        let data: Vec<u8> = (0..2 * 3 * 4).map(|i| i as u8).collect();
+        write_idx(&p, &[2, 3, 4], &data).unwrap();
+        let a = read_idx(&p).unwrap();
+        assert_eq!(a.dims, vec![2, 3, 4]);
+        assert_eq!(a.data, data);
+    }
+
+    #[test]
+    fn plain_uncompressed_idx_is_read_too() {
+        let p = temp("plain.idx");
+        write_idx(&p, &[3], &[7, 8, 9]).unwrap();
+        assert_eq!(read_idx(&p).unwrap().data, vec![7, 8, 9]);
+    }
+
+    #[test]
+    fn a_truncated_gzip_file_names_the_file_and_the_problem() {
+        let p = temp("trunc.gz");
+        write_idx(&p, &[10, 28, 28], &vec![1u8; 7840]).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let err = read_idx(&p).unwrap_err().to_string();
+        assert!(err.contains("trunc.gz") && err.contains("corrupt or truncated"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_magic_is_rejected() {
+        let err = parse_idx(&[0x42, 0x4d, 8, 1, 0, 0, 0, 1, 5]).unwrap_err();
+        assert_eq!(err, "not an IDX file: magic starts with 0x42 0x4d, expected 0x00 0x00");
+        let err = parse_idx(&[0, 0, 0x0d, 1, 0, 0, 0, 1, 5]).unwrap_err();
+        assert!(err.contains("element type 0x0d"), "{err}");
+    }
+
+    #[test]
+    fn dimensions_that_do_not_match_the_byte_count_are_rejected() {
+        let err = parse_idx(&[0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4]).unwrap_err();
+        assert_eq!(err, "dimensions [2, 3] need 6 bytes of data but the file has 4");
+        let err = parse_idx(&[0, 0, 8, 3, 0, 0]).unwrap_err();
+        assert!(err.contains("file ends after 6 bytes"), "{err}");
+        assert!(parse_idx(&[0, 0]).unwrap_err().contains("too short"));
+    }
+
+    #[test]
+    fn the_shipped_mnist_file_has_the_documented_shape() {
+        let p = crate::data::datasets_dir().unwrap().join("mnist10k/mnist10k-images-idx3-ubyte.gz");
+        let a = read_idx(p).unwrap();
+        assert_eq!(a.dims, vec![10000, 28, 28]);
+    }
+}

@@ -1,0 +1,394 @@
+//! Datasets: the shipped sets by name, IDX files and image folders by path, the one pixel
+//! normalisation, the fixed held-out split and the seeded per-epoch batch order.
+
+mod folder;
+mod idx;
+
+pub use folder::{convert, list_images, load_image, FolderListing};
+pub use idx::{parse_idx, read_idx, write_idx, IdxArray};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::config::DataConfig;
+use crate::error::{Error, Result};
+
+/// A dataset shipped in `datasets/`: folder, images file, labels file, licence line.
+#[derive(Debug, Clone, Copy)]
+pub struct ShippedDataset {
+    pub name: &'static str,
+    pub images: &'static str,
+    pub labels: &'static str,
+    pub licence: &'static str,
+}
+
+/// Every dataset in `datasets/`.
+pub const SHIPPED: [ShippedDataset; 4] = [
+    ShippedDataset {
+        name: "mnist10k",
+        images: "mnist10k-images-idx3-ubyte.gz",
+        labels: "mnist10k-labels-idx1-ubyte.gz",
+        licence: "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
+    },
+    ShippedDataset {
+        name: "fashion-mnist-test10k",
+        images: "t10k-images-idx3-ubyte.gz",
+        labels: "t10k-labels-idx1-ubyte.gz",
+        licence: "Fashion-MNIST test split (Zalando SE), MIT",
+    },
+    ShippedDataset {
+        name: "noto-emoji-32",
+        images: "noto-32x32-rgb-idx4-ubyte.gz",
+        labels: "category-labels-idx1-ubyte.gz",
+        licence: "Noto Emoji (Google), Apache-2.0",
+    },
+    ShippedDataset {
+        name: "twemoji-64",
+        images: "twemoji-64x64-rgb-idx4-ubyte.gz",
+        labels: "category-labels-idx1-ubyte.gz",
+        licence: "Twemoji (Twitter, Inc. and contributors), CC BY 4.0",
+    },
+];
+
+/// The folder that holds the shipped datasets: `$GAN_LAB_DATASETS`, else the first `datasets/`
+/// with a `FORMAT.md` in the current directory or its ancestors, else the one in this source tree.
+pub fn datasets_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GAN_LAB_DATASETS") {
+        let dir = PathBuf::from(dir);
+        return if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(Error::bad_file(dir, "GAN_LAB_DATASETS does not name a folder"))
+        };
+    }
+    let here = std::env::current_dir().ok();
+    let candidates = here
+        .iter()
+        .flat_map(|d| d.ancestors().map(|a| a.join("datasets")))
+        .chain(std::iter::once(Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets")));
+    for dir in candidates {
+        if dir.join("FORMAT.md").is_file() {
+            return Ok(dir);
+        }
+    }
+    Err(Error::Other(
+        "cannot find the shipped datasets folder: run from the gan_lab repository or set GAN_LAB_DATASETS".into(),
+    ))
+}
+
+/// Images in memory as HWC u8 (N × H × W × C), with optional labels.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    /// Dataset name or path as given.
+    pub name: String,
+    /// Height = width.
+    pub size: usize,
+    /// 1 grey, 3 RGB.
+    pub channels: usize,
+    /// N × size × size × channels bytes.
+    pub pixels: Vec<u8>,
+    /// One label per image, when the dataset has them.
+    pub labels: Option<Vec<u8>>,
+    /// Files that were skipped while reading a folder (not images).
+    pub skipped: Vec<PathBuf>,
+}
+
+impl ImageSet {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.pixels.len() / self.image_len()
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.pixels.is_empty()
+    }
+
+    /// Bytes per image.
+    pub fn image_len(&self) -> usize {
+        self.size * self.size * self.channels
+    }
+
+    /// HWC bytes of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Images `indices` as one CHW float batch in [-1, 1] (B × C × H × W, row-major).
+    pub fn batch_chw(&self, indices: &[usize]) -> Vec<f32> {
+        let (s, c) = (self.size, self.channels);
+        let mut out = vec![0f32; indices.len() * self.image_len()];
+        for (b, &i) in indices.iter().enumerate() {
+            let img = self.image(i);
+            let dst = &mut out[b * self.image_len()..(b + 1) * self.image_len()];
+            for y in 0..s {
+                for x in 0..s {
+                    for ch in 0..c {
+                        dst[ch * s * s + y * s + x] = pixel_to_signed_unit(img[(y * s + x) * c + ch]);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// THE pixel normalisation, used everywhere: byte 0 → −1.0, byte 255 → +1.0.
+pub fn pixel_to_signed_unit(v: u8) -> f32 {
+    v as f32 / 127.5 - 1.0
+}
+
+/// Inverse of [`pixel_to_signed_unit`], clamping values outside [-1, 1].
+pub fn signed_unit_to_pixel(x: f32) -> u8 {
+    ((x.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+}
+
+/// Loads the dataset the config names, converted to its image size and channels.
+pub fn load(cfg: &DataConfig) -> Result<ImageSet> {
+    let mut set = if let Some(shipped) = SHIPPED.iter().find(|d| d.name == cfg.dataset) {
+        let dir = datasets_dir()?.join(shipped.name);
+        load_idx_pair(&cfg.dataset, &dir.join(shipped.images), Some(&dir.join(shipped.labels)), cfg)?
+    } else {
+        let path = PathBuf::from(&cfg.dataset);
+        if path.is_dir() {
+            load_folder(&cfg.dataset, &path, cfg)?
+        } else if path.is_file() {
+            load_idx_pair(&cfg.dataset, &path, None, cfg)?
+        } else {
+            return Err(Error::Unknown {
+                kind: "dataset (neither a shipped name nor an existing file or folder)",
+                name: cfg.dataset.clone(),
+                known: SHIPPED.iter().map(|d| d.name.to_string()).collect(),
+            });
+        }
+    };
+    if let Some(limit) = cfg.limit {
+        let n = limit.min(set.len());
+        set.pixels.truncate(n * set.image_len());
+        if let Some(l) = set.labels.as_mut() {
+            l.truncate(n);
+        }
+    }
+    if set.len() < 2 {
+        return Err(Error::Dataset { dataset: cfg.dataset.clone(), message: format!("needs at least 2 images, has {}", set.len()) });
+    }
+    Ok(set)
+}
+
+fn load_idx_pair(name: &str, images: &Path, labels: Option<&Path>, cfg: &DataConfig) -> Result<ImageSet> {
+    let arr = read_idx(images)?;
+    let (n, h, w, c) = match arr.dims[..] {
+        [n, h, w] => (n, h, w, 1),
+        [n, h, w, c] if c == 1 || c == 3 => (n, h, w, c),
+        _ => {
+            return Err(Error::bad_file(
+                images,
+                format!("expected image dimensions (N, H, W) or (N, H, W, 1|3), got {:?}", arr.dims),
+            ))
+        }
+    };
+    let labels = match labels {
+        Some(p) => {
+            let l = read_idx(p)?;
+            if l.dims != [n] {
+                return Err(Error::bad_file(p, format!("has {:?} labels but the images file has {n} images", l.dims)));
+            }
+            Some(l.data)
+        }
+        None => None,
+    };
+    let pixels = if h == cfg.image_size && w == cfg.image_size && c == cfg.channels {
+        arr.data
+    } else {
+        let mut out = Vec::with_capacity(n * cfg.image_size * cfg.image_size * cfg.channels);
+        for i in 0..n {
+            let chunk = arr.data[i * h * w * c..(i + 1) * h * w * c].to_vec();
+            let img = if c == 1 {
+                image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w as u32, h as u32, chunk).unwrap())
+            } else {
+                image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w as u32, h as u32, chunk).unwrap())
+            };
+            out.extend(convert(img, cfg.image_size, cfg.channels));
+        }
+        out
+    };
+    Ok(ImageSet { name: name.into(), size: cfg.image_size, channels: cfg.channels, pixels, labels, skipped: Vec::new() })
+}
+
+fn load_folder(name: &str, dir: &Path, cfg: &DataConfig) -> Result<ImageSet> {
+    let listing = list_images(dir)?;
+    let take = cfg.limit.unwrap_or(usize::MAX).min(listing.images.len());
+    let mut pixels = Vec::with_capacity(take * cfg.image_size * cfg.image_size * cfg.channels);
+    for p in &listing.images[..take] {
+        pixels.extend(load_image(p, cfg.image_size, cfg.channels)?);
+    }
+    Ok(ImageSet { name: name.into(), size: cfg.image_size, channels: cfg.channels, pixels, labels: None, skipped: listing.skipped })
+}
+
+/// Seed of the held-out split: the same for every run, so evaluation sets are comparable.
+const SPLIT_SEED: u64 = 0x5EED_0F_5EA1;
+
+/// A fixed train / held-out split of `n` images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    pub train: Vec<usize>,
+    pub holdout: Vec<usize>,
+}
+
+impl Split {
+    /// Shuffles 0..n with a fixed seed and keeps the last `fraction` (at least 1 when > 0) out.
+    pub fn new(n: usize, fraction: f64) -> Self {
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(SPLIT_SEED));
+        let mut k = (n as f64 * fraction).round() as usize;
+        if fraction > 0.0 {
+            k = k.clamp(1, n.saturating_sub(1));
+        }
+        let holdout = idx.split_off(n - k);
+        Split { train: idx, holdout }
+    }
+}
+
+/// Position in the seeded epoch order. Epoch e's order is a shuffle seeded by (seed, e), so the
+/// cursor alone (epoch, position) restores the exact data stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataCursor {
+    pub epoch: u64,
+    pub position: usize,
+}
+
+/// Hands out batches of training indices epoch after epoch.
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    train: Vec<usize>,
+    seed: u64,
+    order: Vec<usize>,
+    pub cursor: DataCursor,
+}
+
+impl Batcher {
+    /// A batcher over `train` indices at `cursor`.
+    pub fn new(train: Vec<usize>, seed: u64, cursor: DataCursor) -> Self {
+        let mut b = Batcher { train, seed, order: Vec::new(), cursor };
+        b.shuffle();
+        b
+    }
+
+    fn shuffle(&mut self) {
+        self.order = self.train.clone();
+        let mixed = self.seed ^ self.cursor.epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.order.shuffle(&mut ChaCha8Rng::seed_from_u64(mixed));
+    }
+
+    /// The next `size` indices; a batch never spans two epochs (the tail of an epoch that is
+    /// shorter than a batch is dropped, as PyTorch's `drop_last`).
+    pub fn next_batch(&mut self, size: usize) -> Vec<usize> {
+        let size = size.min(self.order.len());
+        if self.cursor.position + size > self.order.len() {
+            self.cursor = DataCursor { epoch: self.cursor.epoch + 1, position: 0 };
+            self.shuffle();
+        }
+        let out = self.order[self.cursor.position..self.cursor.position + size].to_vec();
+        self.cursor.position += size;
+        out
+    }
+
+    /// Completed epochs plus the fraction of the current one.
+    pub fn epochs(&self) -> f64 {
+        self.cursor.epoch as f64 + self.cursor.position as f64 / self.order.len().max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(dataset: &str, size: usize, channels: usize) -> DataConfig {
+        DataConfig { dataset: dataset.into(), image_size: size, channels, limit: None, holdout_fraction: 0.1 }
+    }
+
+    #[test]
+    fn pixel_normalisation_maps_bytes_onto_minus_one_to_one_and_back() {
+        assert_eq!(pixel_to_signed_unit(0), -1.0);
+        assert_eq!(pixel_to_signed_unit(255), 1.0);
+        for v in 0..=255u8 {
+            assert_eq!(signed_unit_to_pixel(pixel_to_signed_unit(v)), v);
+        }
+        assert_eq!(signed_unit_to_pixel(7.0), 255);
+    }
+
+    #[test]
+    fn every_shipped_dataset_loads_with_labels_for_every_image() {
+        for (d, size, ch, n) in [("mnist10k", 28, 1, 10000), ("fashion-mnist-test10k", 28, 1, 10000), ("noto-emoji-32", 32, 3, 3786)] {
+            let set = load(&cfg(d, size, ch)).unwrap();
+            assert_eq!(set.len(), n, "{d}");
+            assert_eq!(set.labels.as_ref().unwrap().len(), n, "{d}");
+        }
+    }
+
+    #[test]
+    fn shipped_images_are_resized_and_converted_on_request() {
+        let mut c = cfg("noto-emoji-32", 16, 1);
+        c.limit = Some(5);
+        let set = load(&c).unwrap();
+        assert_eq!((set.len(), set.image_len()), (5, 256));
+    }
+
+    #[test]
+    fn an_unknown_dataset_name_lists_the_shipped_ones() {
+        let err = load(&cfg("mnist-100", 28, 1)).unwrap_err().to_string();
+        assert!(err.contains("mnist-100") && err.contains("mnist10k, fashion-mnist-test10k"), "{err}");
+    }
+
+    #[test]
+    fn a_labels_file_with_another_count_is_rejected() {
+        let dir = std::env::temp_dir().join(format!("gan_lab_labels_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_idx(dir.join("i.gz"), &[3, 4, 4], &[0; 48]).unwrap();
+        write_idx(dir.join("l.gz"), &[2], &[0, 1]).unwrap();
+        let err = load_idx_pair("x", &dir.join("i.gz"), Some(&dir.join("l.gz")), &cfg("x", 4, 1)).unwrap_err().to_string();
+        assert!(err.contains("l.gz") && err.contains("has [2] labels but the images file has 3 images"), "{err}");
+    }
+
+    #[test]
+    fn batches_are_chw_in_signed_unit_range() {
+        let set = ImageSet { name: "t".into(), size: 2, channels: 3, pixels: (0..24).map(|v| v as u8 * 10).collect(), labels: None, skipped: vec![] };
+        let b = set.batch_chw(&[1]);
+        // image 1 starts at byte 12; channel 0 of pixel (0,0) is byte 12, channel 1 is byte 13.
+        assert_eq!(b[0], pixel_to_signed_unit(120));
+        assert_eq!(b[4], pixel_to_signed_unit(130));
+    }
+
+    #[test]
+    fn the_split_is_fixed_disjoint_and_complete() {
+        let a = Split::new(1000, 0.1);
+        assert_eq!(a, Split::new(1000, 0.1));
+        assert_eq!(a.holdout.len(), 100);
+        let mut all: Vec<usize> = a.train.iter().chain(&a.holdout).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..1000).collect::<Vec<_>>());
+        assert!(Split::new(10, 0.0).holdout.is_empty());
+    }
+
+    #[test]
+    fn the_batcher_resumes_exactly_from_its_cursor() {
+        let mut a = Batcher::new((0..10).collect(), 3, DataCursor { epoch: 0, position: 0 });
+        let first: Vec<Vec<usize>> = (0..4).map(|_| a.next_batch(4)).collect();
+        let mut b = Batcher::new((0..10).collect(), 3, DataCursor { epoch: 0, position: 0 });
+        b.next_batch(4);
+        b.next_batch(4);
+        let mut c = Batcher::new((0..10).collect(), 3, b.cursor);
+        assert_eq!(c.next_batch(4), first[2]);
+        assert_eq!(c.next_batch(4), first[3]);
+        assert_eq!(a.cursor.epoch, 1, "third batch starts epoch 1 (drop_last)");
+        let mut e0 = first[0].clone();
+        e0.extend(&first[1]);
+        e0.sort();
+        e0.dedup();
+        assert_eq!(e0.len(), 8, "no index repeats within an epoch");
+    }
+}

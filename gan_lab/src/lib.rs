@@ -1,0 +1,36 @@
+//! gan_lab: a lab for comparing GAN configurations.
+//!
+//! The data path: [`config`] (an `ExperimentConfig` or a named preset) → [`train::Session`]
+//! (models from [`model`], losses from [`loss`], the explicit GAN loop) on a backend chosen at run
+//! time ([`platform`]) → a run directory ([`run`]: config, platform, metrics.parquet, sample grids,
+//! checkpoints, summary) → [`run::RunTable`] over many runs.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`config`] | `ExperimentConfig`, validation rules, presets named after their source |
+//! | [`data`] | gzip IDX and image-folder readers, shipped datasets, the [-1, 1] normalisation, split, batch order |
+//! | [`model`] | generator and discriminator (MLP and DCGAN, maxout, BatchNorm, dropout) — `engine` feature |
+//! | [`loss`] | minimax and non-saturating BCE on logits — `engine` feature |
+//! | [`train`] | `Session`, the optimisers, progress lines — `engine` feature |
+//! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
+//! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable` |
+//! | [`report`] | sample grids as PNG |
+//! | [`error`] | the one error type |
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod prelude;
+pub mod report;
+pub mod run;
+
+#[cfg(feature = "engine")]
+pub mod loss;
+#[cfg(feature = "engine")]
+pub mod model;
+#[cfg(feature = "engine")]
+pub mod platform;
+#[cfg(feature = "engine")]
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,239 @@
+//! Backends chosen at run time, and the record of where a run ran.
+//!
+//! burn keeps the backend as a type parameter; [`AnySession`] is the run-time choice, one variant
+//! per compiled backend, each dispatching to the same monomorphised [`Session`] code.
+
+use std::time::Duration;
+
+use burn::backend::{Autodiff, Flex, NdArray};
+
+use crate::config::ExperimentConfig;
+use crate::error::{Error, Result};
+use crate::report::ImageGrid;
+use crate::run::{MetricsRow, PlatformRecord, RunDir, Summary};
+use crate::train::{ChunkReport, Session};
+
+/// A compute backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// burn's flex CPU backend (default: ~20× faster than ndarray for convolutions).
+    Flex,
+    /// burn's ndarray CPU backend (kept for comparison).
+    NdArray,
+    /// NVIDIA GPU through burn-cuda (needs the `cuda` cargo feature and a driver).
+    Cuda,
+}
+
+impl BackendKind {
+    /// Every backend name `--backend` accepts.
+    pub const NAMES: [&'static str; 3] = ["flex", "ndarray", "cuda"];
+
+    /// Parses `flex`, `ndarray` or `cuda`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "flex" => Ok(BackendKind::Flex),
+            "ndarray" => Ok(BackendKind::NdArray),
+            "cuda" => Ok(BackendKind::Cuda),
+            _ => Err(Error::Unknown { kind: "backend", name: name.into(), known: Self::NAMES.iter().map(|s| s.to_string()).collect() }),
+        }
+    }
+
+    /// The backend's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Flex => "flex",
+            BackendKind::NdArray => "ndarray",
+            BackendKind::Cuda => "cuda",
+        }
+    }
+
+    /// Whether this build includes the backend.
+    pub fn compiled(self) -> bool {
+        match self {
+            BackendKind::Flex | BackendKind::NdArray => true,
+            BackendKind::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+}
+
+/// CPU model from /proc/cpuinfo (Linux), else the architecture.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// Logical cores available to this process.
+pub fn logical_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Worker threads the CPU backends use: `RAYON_NUM_THREADS` when set, else every logical core.
+pub fn cpu_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or_else(logical_cores)
+}
+
+/// Price per hour from `GAN_LAB_PRICE_PER_HOUR` (USD), if set and valid.
+pub fn price_from_env() -> Result<Option<f64>> {
+    match std::env::var("GAN_LAB_PRICE_PER_HOUR") {
+        Err(_) => Ok(None),
+        Ok(v) => parse_price(&v).map(Some),
+    }
+}
+
+/// A price per hour in USD: a finite number ≥ 0.
+pub fn parse_price(v: &str) -> Result<f64> {
+    match v.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p),
+        _ => Err(Error::Other(format!("price per hour must be a number ≥ 0 (USD), got '{v}'"))),
+    }
+}
+
+fn gpu_name() -> Option<String> {
+    let out = std::process::Command::new("nvidia-smi").args(["--query-gpu=name", "--format=csv,noheader"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string())
+}
+
+/// The platform record of a run on `backend`.
+pub fn platform_record(backend: BackendKind, price_per_hour_usd: Option<f64>) -> PlatformRecord {
+    let threads = cpu_threads();
+    let device = match backend {
+        BackendKind::Cuda => format!("cuda:0 ({})", gpu_name().unwrap_or_else(|| "unknown GPU".into())),
+        _ => format!("cpu ({threads} threads)"),
+    };
+    let commit = env!("GAN_LAB_GIT_COMMIT");
+    PlatformRecord {
+        backend: backend.name().into(),
+        device,
+        cpu_model: cpu_model(),
+        logical_cores: logical_cores(),
+        threads,
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        gan_lab_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: (!commit.is_empty()).then(|| commit.to_string()),
+        price_per_hour_usd,
+    }
+}
+
+/// A [`Session`] on a backend chosen at run time.
+pub enum AnySession {
+    Flex(Session<Autodiff<Flex>>),
+    NdArray(Session<Autodiff<NdArray>>),
+    #[cfg(feature = "cuda")]
+    Cuda(Session<Autodiff<burn::backend::Cuda>>),
+}
+
+macro_rules! each {
+    ($self:expr, $s:ident => $body:expr) => {
+        match $self {
+            AnySession::Flex($s) => $body,
+            AnySession::NdArray($s) => $body,
+            #[cfg(feature = "cuda")]
+            AnySession::Cuda($s) => $body,
+        }
+    };
+}
+
+impl AnySession {
+    /// Builds a session for `cfg` on `backend`, recording into `run` when given.
+    pub fn new(cfg: ExperimentConfig, backend: BackendKind, price_per_hour_usd: Option<f64>, run: Option<RunDir>) -> Result<Self> {
+        let platform = platform_record(backend, price_per_hour_usd);
+        match backend {
+            BackendKind::Flex => Ok(AnySession::Flex(Session::new(cfg, Default::default(), platform, run)?)),
+            BackendKind::NdArray => Ok(AnySession::NdArray(Session::new(cfg, Default::default(), platform, run)?)),
+            #[cfg(feature = "cuda")]
+            BackendKind::Cuda => {
+                // cudarc loads the driver at first use and panics without one: turn that into an error.
+                let probe = std::panic::catch_unwind(|| {
+                    let device = burn::backend::cuda::CudaDevice::default();
+                    let t = burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device);
+                    t.into_data();
+                    device
+                });
+                let device = probe.map_err(|_| Error::Backend { backend: "cuda".into(), reason: "no usable CUDA driver or GPU (initialisation failed)".into() })?;
+                Ok(AnySession::Cuda(Session::new(cfg, device, platform, run)?))
+            }
+            #[cfg(not(feature = "cuda"))]
+            BackendKind::Cuda => Err(Error::Backend {
+                backend: "cuda".into(),
+                reason: "this build has no CUDA support; rebuild with `cargo build --release --features cuda`".into(),
+            }),
+        }
+    }
+
+    /// Trains `n` steps.
+    pub fn train_steps(&mut self, n: u64) -> Result<ChunkReport> {
+        each!(self, s => s.train_steps(n))
+    }
+    /// Trains for a duration.
+    pub fn train_for(&mut self, budget: Duration) -> Result<ChunkReport> {
+        each!(self, s => s.train_for(budget))
+    }
+    /// The fixed-noise sample grid.
+    pub fn sample_grid(&self) -> Result<ImageGrid> {
+        each!(self, s => s.sample_grid())
+    }
+    /// The numbers so far.
+    pub fn summary(&self) -> Summary {
+        each!(self, s => s.summary())
+    }
+    /// Every metrics row so far.
+    pub fn history(&self) -> &[MetricsRow] {
+        each!(self, s => s.history())
+    }
+    /// Steps done.
+    pub fn step(&self) -> u64 {
+        each!(self, s => s.step())
+    }
+    /// The configuration.
+    pub fn config(&self) -> &ExperimentConfig {
+        each!(self, s => s.config())
+    }
+    /// The run directory, when recording.
+    pub fn run_dir(&self) -> Option<&RunDir> {
+        each!(self, s => s.run_dir())
+    }
+    /// Turns progress lines on or off.
+    pub fn set_verbose(&mut self, verbose: bool) {
+        each!(self, s => s.verbose = verbose)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_names_parse_and_unknown_ones_list_the_choices() {
+        for name in BackendKind::NAMES {
+            assert_eq!(BackendKind::parse(name).unwrap().name(), name);
+        }
+        let err = BackendKind::parse("tpu").unwrap_err().to_string();
+        assert_eq!(err, "unknown backend 'tpu'; known: flex, ndarray, cuda");
+    }
+
+    #[test]
+    fn prices_must_be_non_negative_numbers() {
+        assert_eq!(parse_price(" 0.526 ").unwrap(), 0.526);
+        assert!(parse_price("-1").is_err());
+        assert!(parse_price("cheap").unwrap_err().to_string().contains("'cheap'"));
+    }
+
+    #[test]
+    fn the_platform_record_names_backend_cores_and_version() {
+        let p = platform_record(BackendKind::Flex, Some(0.1));
+        assert_eq!(p.backend, "flex");
+        assert!(p.logical_cores >= 1 && p.threads >= 1);
+        assert!(p.device.starts_with("cpu ("));
+        assert_eq!(p.gan_lab_version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn asking_for_cuda_in_a_cpu_build_says_how_to_get_it() {
+        let cfg = crate::config::preset("mlp-gan").unwrap();
+        let err = AnySession::new(cfg, BackendKind::Cuda, None, None).err().unwrap().to_string();
+        assert!(err.contains("--features cuda"), "{err}");
+    }
+}

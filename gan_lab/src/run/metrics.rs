@@ -1,0 +1,130 @@
+//! `metrics.parquet`: one row per logged step.
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Cursor;
+use std::path::Path;
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+
+/// Means over one logging interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsRow {
+    /// Generator updates done at the end of the interval.
+    pub step: u64,
+    /// Epochs of training data seen.
+    pub epoch: f64,
+    /// Discriminator loss BCE(D(x), 1) + BCE(D(G(z)), 0).
+    pub d_loss: f64,
+    /// Generator loss.
+    pub g_loss: f64,
+    /// Mean D(x) on real batches (σ of the logit).
+    pub d_real: f64,
+    /// Mean D(G(z)) on fake batches, during the D step.
+    pub d_fake: f64,
+    /// Learning rates in force at the end of the interval.
+    pub lr_g: f64,
+    pub lr_d: f64,
+    /// Training throughput over the interval (image = one real image per G step).
+    pub steps_per_s: f64,
+    pub images_per_s: f64,
+    /// Cumulative training seconds (sampling and checkpoints excluded), across resumes.
+    pub train_s: f64,
+    /// UNIX time when the row was logged.
+    pub wall_unix: f64,
+}
+
+const F64_COLUMNS: [&str; 11] = [
+    "epoch", "d_loss", "g_loss", "d_real", "d_fake", "lr_g", "lr_d", "steps_per_s", "images_per_s", "train_s", "wall_unix",
+];
+
+fn f64_fields(r: &MetricsRow) -> [f64; 11] {
+    [r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.lr_g, r.lr_d, r.steps_per_s, r.images_per_s, r.train_s, r.wall_unix]
+}
+
+/// The rows as a DataFrame (column per field).
+pub fn metrics_frame(rows: &[MetricsRow]) -> Result<DataFrame> {
+    let mut columns = vec![Column::new("step".into(), rows.iter().map(|r| r.step).collect::<Vec<u64>>())];
+    for (i, name) in F64_COLUMNS.iter().enumerate() {
+        columns.push(Column::new((*name).into(), rows.iter().map(|r| f64_fields(r)[i]).collect::<Vec<f64>>()));
+    }
+    DataFrame::new(rows.len(), columns).map_err(|e| Error::table("building the metrics table", e))
+}
+
+/// Writes every row to `path` as parquet, atomically (the file is always complete).
+pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
+    let mut df = metrics_frame(rows)?;
+    let mut buf = Cursor::new(Vec::new());
+    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
+    write_atomic(path, buf.get_ref())
+}
+
+/// Reads `metrics.parquet` back into rows.
+pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
+    let bad = |e: PolarsError| Error::bad_file(path, format!("not a readable metrics table ({e})"));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file).finish().map_err(bad)?;
+    let steps = df.column("step").and_then(|c| c.u64().cloned()).map_err(bad)?;
+    let mut cols = Vec::new();
+    for name in F64_COLUMNS {
+        cols.push(df.column(name).and_then(|c| c.f64().cloned()).map_err(bad)?);
+    }
+    let get = |c: usize, i: usize| cols[c].get(i).unwrap_or(f64::NAN);
+    Ok((0..df.height())
+        .map(|i| MetricsRow {
+            step: steps.get(i).unwrap_or(0),
+            epoch: get(0, i),
+            d_loss: get(1, i),
+            g_loss: get(2, i),
+            d_real: get(3, i),
+            d_fake: get(4, i),
+            lr_g: get(5, i),
+            lr_d: get(6, i),
+            steps_per_s: get(7, i),
+            images_per_s: get(8, i),
+            train_s: get(9, i),
+            wall_unix: get(10, i),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(step: u64) -> MetricsRow {
+        MetricsRow {
+            step,
+            epoch: step as f64 / 100.0,
+            d_loss: 1.25,
+            g_loss: 0.75,
+            d_real: 0.6,
+            d_fake: 0.4,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            steps_per_s: 3.0,
+            images_per_s: 192.0,
+            train_s: step as f64 / 3.0,
+            wall_unix: 1.8e9,
+        }
+    }
+
+    #[test]
+    fn metrics_rows_round_trip_through_parquet() {
+        let dir = std::env::temp_dir().join(format!("gan_lab_metrics_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows: Vec<MetricsRow> = [50, 100, 150].into_iter().map(row).collect();
+        write_metrics(&dir.join("metrics.parquet"), &rows).unwrap();
+        assert_eq!(read_metrics(&dir.join("metrics.parquet")).unwrap(), rows);
+    }
+
+    #[test]
+    fn a_corrupt_metrics_file_is_an_error_naming_it() {
+        let dir = std::env::temp_dir().join(format!("gan_lab_metrics_bad_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("metrics.parquet"), b"PAR1 not really").unwrap();
+        let err = read_metrics(&dir.join("metrics.parquet")).unwrap_err().to_string();
+        assert!(err.contains("metrics.parquet") && err.contains("not a readable metrics table"), "{err}");
+    }
+}

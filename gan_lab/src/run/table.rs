@@ -1,0 +1,232 @@
+//! `RunTable`: many run directories as one polars DataFrame, one row per run.
+
+use polars::prelude::*;
+use std::path::Path;
+
+use super::{read_json, PlatformRecord, RunDir, Summary};
+use crate::config::{Architecture, ExperimentConfig, OptimizerConfig};
+use crate::error::{Error, Result};
+
+/// One row per run directory found under a folder, plus the folders that could not be read.
+#[derive(Debug, Clone)]
+pub struct RunTable {
+    pub frame: DataFrame,
+    /// Sub-folders that look like runs but could not be read, each with the reason.
+    pub problems: Vec<String>,
+}
+
+#[derive(Default)]
+struct Columns {
+    run: Vec<String>,
+    config: Vec<String>,
+    config_hash: Vec<String>,
+    dataset: Vec<String>,
+    architecture: Vec<String>,
+    optimizer: Vec<String>,
+    batch: Vec<u64>,
+    backend: Vec<Option<String>>,
+    threads: Vec<Option<u64>>,
+    cpu: Vec<Option<String>>,
+    steps: Vec<Option<u64>>,
+    epochs: Vec<Option<f64>>,
+    images_per_s: Vec<Option<f64>>,
+    train_s: Vec<Option<f64>>,
+    d_loss: Vec<Option<f64>>,
+    g_loss: Vec<Option<f64>>,
+    d_real: Vec<Option<f64>>,
+    d_fake: Vec<Option<f64>>,
+    cost_usd: Vec<Option<f64>>,
+    status: Vec<String>,
+}
+
+fn architecture(cfg: &ExperimentConfig) -> String {
+    let kind = |a: &Architecture| match a {
+        Architecture::Mlp { .. } => "mlp",
+        Architecture::Dcgan { .. } => "dcgan",
+    };
+    let bn = if cfg.generator.batch_norm || cfg.discriminator.batch_norm { "+bn" } else { "" };
+    format!("{}/{}{bn}", kind(&cfg.generator.architecture), kind(&cfg.discriminator.architecture))
+}
+
+fn optimizer(cfg: &ExperimentConfig) -> String {
+    let name = |o: &OptimizerConfig| match o {
+        OptimizerConfig::Sgd { .. } => "sgd",
+        OptimizerConfig::Adam { .. } => "adam",
+    };
+    format!("{}/{}", name(&cfg.g_optimizer), name(&cfg.d_optimizer))
+}
+
+impl Columns {
+    fn push(&mut self, run: &RunDir, cfg: &ExperimentConfig, platform: Option<PlatformRecord>, summary: Option<Summary>) {
+        self.run.push(run.name());
+        self.config.push(cfg.name.clone());
+        self.config_hash.push(cfg.hash());
+        self.dataset.push(cfg.data.dataset.clone());
+        self.architecture.push(architecture(cfg));
+        self.optimizer.push(optimizer(cfg));
+        self.batch.push(cfg.train.batch_size as u64);
+        self.backend.push(platform.as_ref().map(|p| p.backend.clone()));
+        self.threads.push(platform.as_ref().map(|p| p.threads as u64));
+        self.cpu.push(platform.as_ref().map(|p| p.cpu_model.clone()));
+        self.status.push(match &summary {
+            None => "no summary yet".into(),
+            Some(s) if !s.finite => "diverged".into(),
+            Some(_) => "ok".into(),
+        });
+        let s = summary.as_ref();
+        self.steps.push(s.map(|s| s.steps));
+        self.epochs.push(s.map(|s| s.epochs));
+        self.images_per_s.push(s.map(|s| s.images_per_s));
+        self.train_s.push(s.map(|s| s.train_seconds));
+        self.d_loss.push(s.map(|s| s.d_loss));
+        self.g_loss.push(s.map(|s| s.g_loss));
+        self.d_real.push(s.map(|s| s.d_real));
+        self.d_fake.push(s.map(|s| s.d_fake));
+        self.cost_usd.push(s.and_then(|s| s.cost_usd));
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        let n = self.run.len();
+        let c = |name: &str, col: Column| col.with_name(name.into());
+        let columns = vec![
+            c("run", Column::new("".into(), self.run)),
+            c("config", Column::new("".into(), self.config)),
+            c("config_hash", Column::new("".into(), self.config_hash)),
+            c("dataset", Column::new("".into(), self.dataset)),
+            c("architecture", Column::new("".into(), self.architecture)),
+            c("optimizer", Column::new("".into(), self.optimizer)),
+            c("batch", Column::new("".into(), self.batch)),
+            c("backend", Column::new("".into(), self.backend)),
+            c("threads", Column::new("".into(), self.threads)),
+            c("steps", Column::new("".into(), self.steps)),
+            c("epochs", Column::new("".into(), self.epochs)),
+            c("images_per_s", Column::new("".into(), self.images_per_s)),
+            c("train_s", Column::new("".into(), self.train_s)),
+            c("d_loss", Column::new("".into(), self.d_loss)),
+            c("g_loss", Column::new("".into(), self.g_loss)),
+            c("d_real", Column::new("".into(), self.d_real)),
+            c("d_fake", Column::new("".into(), self.d_fake)),
+            c("cost_usd", Column::new("".into(), self.cost_usd)),
+            c("cpu", Column::new("".into(), self.cpu)),
+            c("status", Column::new("".into(), self.status)),
+        ];
+        DataFrame::new(n, columns).map_err(|e| Error::table("building the run table", e))
+    }
+}
+
+impl RunTable {
+    /// Reads every run directory directly under `dir` (sorted by name, i.e. by start time).
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        paths.sort();
+        let mut cols = Columns::default();
+        let mut problems = Vec::new();
+        for path in paths {
+            let run = match RunDir::open(&path) {
+                Ok(r) => r,
+                Err(_) => continue, // not a run directory
+            };
+            let cfg = match run.config() {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    continue;
+                }
+            };
+            let platform = read_json::<PlatformRecord>(&run.platform_path()).ok();
+            let summary = match run.summary_path().exists() {
+                true => match read_json::<Summary>(&run.summary_path()) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        problems.push(e.to_string());
+                        None
+                    }
+                },
+                false => None,
+            };
+            cols.push(&run, &cfg, platform, summary);
+        }
+        Ok(RunTable { frame: cols.frame()?, problems })
+    }
+
+    /// The columns worth reading in a terminal, floats rounded to 4 decimals (the full frame keeps
+    /// every column and full precision).
+    pub fn compact(&self) -> Result<DataFrame> {
+        const KEEP: [&str; 14] = [
+            "run", "config", "dataset", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
+            "cost_usd", "status",
+        ];
+        let mut columns = Vec::new();
+        for name in KEEP {
+            let col = self.frame.column(name).map_err(|e| Error::table("selecting run-table columns", e))?;
+            let col = match col.f64() {
+                Ok(f) => f.apply_values(|v| (v * 1e4).round() / 1e4).into_column(),
+                Err(_) => col.clone(),
+            };
+            columns.push(col);
+        }
+        DataFrame::new(self.len(), columns).map_err(|e| Error::table("building the compact run table", e))
+    }
+
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// True when no run was found.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The compact table (see [`RunTable::compact`]).
+impl std::fmt::Display for RunTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.compact() {
+            Ok(df) => write!(f, "{df}"),
+            Err(_) => write!(f, "{}", self.frame),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::write_json;
+
+    #[test]
+    fn runs_with_and_without_summary_become_rows_and_broken_ones_are_reported() {
+        let root = std::env::temp_dir().join(format!("gan_lab_table_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let cfg = crate::config::preset("dcgan28").unwrap();
+        let done = RunDir::create(&root, &cfg).unwrap();
+        let summary = Summary {
+            steps: 20, epochs: 0.1, images_seen: 1280, train_seconds: 4.0, images_per_s: 320.0, d_loss: 1.2, g_loss: 0.8,
+            d_real: 0.55, d_fake: 0.45, finite: true, last_sample: None, last_checkpoint: None, cost_usd: Some(0.01), finished_unix: 0.0,
+        };
+        write_json(&done.summary_path(), &summary).unwrap();
+        RunDir::create(&root, &cfg).unwrap();
+        let broken = RunDir::create(&root, &cfg).unwrap();
+        std::fs::write(broken.config_path(), "{").unwrap();
+        std::fs::create_dir_all(root.join("not-a-run")).unwrap();
+
+        let table = RunTable::load(&root).unwrap();
+        assert_eq!(table.len(), 2);
+        assert_eq!(table.problems.len(), 1);
+        assert!(table.problems[0].contains("config.json"), "{:?}", table.problems);
+        let status = table.frame.column("status").unwrap().str().unwrap().clone();
+        let statuses: Vec<&str> = (0..status.len()).filter_map(|i| status.get(i)).collect();
+        assert!(statuses.contains(&"ok") && statuses.contains(&"no summary yet"));
+        assert_eq!(table.frame.column("architecture").unwrap().str().unwrap().get(0), Some("dcgan/dcgan+bn"));
+        assert!(table.frame.get_column_names().iter().any(|c| c.as_str() == "images_per_s"));
+        assert!(table.to_string().contains("shape: (2,"));
+    }
+
+    #[test]
+    fn a_missing_runs_folder_is_an_error_naming_it() {
+        let err = RunTable::load("/nonexistent/runs-folder").unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/runs-folder"), "{err}");
+    }
+}

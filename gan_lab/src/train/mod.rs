@@ -1,0 +1,505 @@
+//! The explicit GAN loop. A [`Session`] owns both models, both optimisers, the RNGs and the data
+//! cursor, and trains in bounded chunks (`train_steps`, `train_for`) so that a notebook or another
+//! process can drive it chunk by chunk; after every chunk its state is on disk in the run directory.
+//!
+//! One step = `d_steps` discriminator updates, then one generator update through the updated D,
+//! reusing the last D step's fake batch (the PyTorch DCGAN tutorial's order).
+
+mod optim;
+mod progress;
+
+pub use optim::{LabOptim, LabOptimState, NetOptimizer};
+pub use progress::{format_duration, progress_line};
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use burn::module::AutodiffModule;
+use burn::optim::{GradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use burn::module::Module;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+use crate::config::{ExperimentConfig, LatentDistribution, OptimizerConfig};
+use crate::data::{self, Batcher, DataCursor, ImageSet, Split};
+use crate::error::{Error, Result};
+use crate::loss::{discriminator_loss, generator_loss};
+use crate::model::{Discriminator, Generator};
+use crate::report::{display_scale, ImageGrid};
+use crate::run::{unix_now, write_json, write_metrics, MetricsRow, PlatformRecord, RunDir, Summary};
+
+/// What one `train_steps` / `train_for` call did.
+#[derive(Debug, Clone)]
+pub struct ChunkReport {
+    pub from_step: u64,
+    pub to_step: u64,
+    pub seconds: f64,
+    pub images_per_s: f64,
+    /// Metrics rows logged during the chunk.
+    pub rows: Vec<MetricsRow>,
+    /// The sample grid written at the end of the chunk.
+    pub sample: Option<PathBuf>,
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// Sums over the current logging interval.
+#[derive(Debug, Clone, Default)]
+struct Interval {
+    steps: u64,
+    seconds: f64,
+}
+
+/// A GAN being trained on backend `B`.
+pub struct Session<B: AutodiffBackend> {
+    cfg: ExperimentConfig,
+    device: B::Device,
+    g: Option<Generator<B>>,
+    d: Option<Discriminator<B>>,
+    g_opt: NetOptimizer<Generator<B>, B>,
+    d_opt: NetOptimizer<Discriminator<B>, B>,
+    g_rule: LabOptim,
+    d_rule: LabOptim,
+    data: ImageSet,
+    split: Split,
+    batcher: Batcher,
+    noise_rng: ChaCha8Rng,
+    fixed_noise: Vec<f32>,
+    step: u64,
+    g_updates: u64,
+    d_updates: u64,
+    history: Vec<MetricsRow>,
+    run: Option<RunDir>,
+    platform: PlatformRecord,
+    interval: Interval,
+    stats_acc: Option<Tensor<B::InnerBackend, 1>>,
+    train_seconds: f64,
+    last_sample: Option<PathBuf>,
+    last_checkpoint: Option<(u64, PathBuf)>,
+    /// Print a progress line at every logged step.
+    pub verbose: bool,
+}
+
+fn seed_mix(seed: u64, salt: u64) -> u64 {
+    // splitmix64 of the pair: unrelated streams for unrelated purposes.
+    let mut z = seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `n` latent vectors of length `latent`, flattened.
+fn noise(rng: &mut ChaCha8Rng, n: usize, latent: usize, dist: LatentDistribution) -> Vec<f32> {
+    match dist {
+        LatentDistribution::Normal => {
+            let d = Normal::new(0.0f32, 1.0).unwrap();
+            (0..n * latent).map(|_| d.sample(rng)).collect()
+        }
+        LatentDistribution::Uniform => {
+            let d = Uniform::new_inclusive(-1.0f32, 1.0).unwrap();
+            (0..n * latent).map(|_| d.sample(rng)).collect()
+        }
+    }
+}
+
+fn learning_rate(cfg: &OptimizerConfig, updates: u64) -> f64 {
+    match *cfg {
+        OptimizerConfig::Adam { lr, .. } => lr,
+        OptimizerConfig::Sgd { lr, lr_decay, min_lr, .. } => (lr / lr_decay.powf(updates as f64)).max(min_lr),
+    }
+}
+
+fn momentum_at(cfg: &OptimizerConfig, epoch: u64) -> Option<f64> {
+    match *cfg {
+        OptimizerConfig::Sgd { momentum, momentum_schedule: Some(s), .. } => {
+            let t = (epoch as f64 - s.start_epoch as f64) / (s.saturate_epoch - s.start_epoch) as f64;
+            Some(momentum + (s.final_momentum - momentum) * t.clamp(0.0, 1.0))
+        }
+        OptimizerConfig::Sgd { momentum, .. } => Some(momentum),
+        OptimizerConfig::Adam { .. } => None,
+    }
+}
+
+impl<B: AutodiffBackend> Session<B> {
+    /// Validates `cfg`, loads its data, builds the models and, when `run` is given, records the
+    /// platform there.
+    pub fn new(cfg: ExperimentConfig, device: B::Device, platform: PlatformRecord, run: Option<RunDir>) -> Result<Self> {
+        cfg.validate()?;
+        let data = data::load(&cfg.data)?;
+        let split = Split::new(data.len(), cfg.data.holdout_fraction);
+        if split.train.len() < cfg.train.batch_size {
+            return Err(Error::Dataset {
+                dataset: cfg.data.dataset.clone(),
+                message: format!(
+                    "{} training images (after holding out {}) are fewer than one batch of {}",
+                    split.train.len(),
+                    split.holdout.len(),
+                    cfg.train.batch_size
+                ),
+            });
+        }
+        B::seed(&device, cfg.seed);
+        let g = Generator::new(&cfg, &device);
+        let d = Discriminator::new(&cfg, &device);
+        let g_rule = LabOptim::new(&cfg.g_optimizer);
+        let d_rule = LabOptim::new(&cfg.d_optimizer);
+        let mut fixed_rng = ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 1));
+        let fixed_noise = noise(&mut fixed_rng, cfg.train.sample_count, cfg.train.latent_size, cfg.train.latent_distribution);
+        let batcher = Batcher::new(split.train.clone(), seed_mix(cfg.seed, 2), DataCursor { epoch: 0, position: 0 });
+        if let Some(run) = &run {
+            write_json(&run.platform_path(), &platform)?;
+        }
+        Ok(Session {
+            noise_rng: ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 3)),
+            g_opt: NetOptimizer::from(g_rule.clone()),
+            d_opt: NetOptimizer::from(d_rule.clone()),
+            g: Some(g),
+            d: Some(d),
+            g_rule,
+            d_rule,
+            cfg,
+            device,
+            data,
+            split,
+            batcher,
+            fixed_noise,
+            step: 0,
+            g_updates: 0,
+            d_updates: 0,
+            history: Vec::new(),
+            run,
+            platform,
+            interval: Interval::default(),
+            stats_acc: None,
+            train_seconds: 0.0,
+            last_sample: None,
+            last_checkpoint: None,
+            verbose: true,
+        })
+    }
+
+    /// The configuration being trained.
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.cfg
+    }
+    /// Generator updates done so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+    /// Every metrics row logged so far.
+    pub fn history(&self) -> &[MetricsRow] {
+        &self.history
+    }
+    /// The run directory, when recording.
+    pub fn run_dir(&self) -> Option<&RunDir> {
+        self.run.as_ref()
+    }
+    /// The loaded dataset.
+    pub fn dataset(&self) -> &ImageSet {
+        &self.data
+    }
+    /// The fixed train / held-out split.
+    pub fn split(&self) -> &Split {
+        &self.split
+    }
+    /// The generator (training mode).
+    pub fn generator(&self) -> &Generator<B> {
+        self.g.as_ref().expect("generator present between steps")
+    }
+    /// The discriminator (training mode).
+    pub fn discriminator(&self) -> &Discriminator<B> {
+        self.d.as_ref().expect("discriminator present between steps")
+    }
+
+    fn real_batch(&mut self) -> Tensor<B, 4> {
+        let idx = self.batcher.next_batch(self.cfg.train.batch_size);
+        let [c, h, w] = self.cfg.image_shape();
+        let pixels = self.data.batch_chw(&idx);
+        Tensor::from_data(TensorData::new(pixels, [idx.len(), c, h, w]), &self.device)
+    }
+
+    fn latent(&mut self, n: usize) -> Tensor<B, 2> {
+        let z = noise(&mut self.noise_rng, n, self.cfg.train.latent_size, self.cfg.train.latent_distribution);
+        Tensor::from_data(TensorData::new(z, [n, self.cfg.train.latent_size]), &self.device)
+    }
+
+    /// One training step (d_steps D updates, then one G update). Statistics accumulate on the
+    /// device and are read once per logging interval.
+    fn train_step(&mut self) {
+        // Dropout masks come from the backend RNG: seeding it per step makes a resumed run draw
+        // the same masks as an uninterrupted one.
+        B::seed(&self.device, seed_mix(self.cfg.seed, 1000 + self.step));
+        let momentum_epoch = self.batcher.cursor.epoch;
+        if let Some(m) = momentum_at(&self.cfg.d_optimizer, momentum_epoch) {
+            self.d_rule.set_momentum(m);
+        }
+        if let Some(m) = momentum_at(&self.cfg.g_optimizer, momentum_epoch) {
+            self.g_rule.set_momentum(m);
+        }
+        let batch = self.cfg.train.batch_size;
+        let g = self.g.take().expect("generator present");
+        let mut d = self.d.take().expect("discriminator present");
+        let mut fake = None;
+        let mut d_stats = None;
+        for _ in 0..self.cfg.train.d_steps {
+            let real = self.real_batch();
+            let z = self.latent(batch);
+            let f = g.forward(z);
+            let real_logits = d.forward(real);
+            let fake_logits = d.forward(f.clone().detach());
+            let loss = discriminator_loss(real_logits.clone(), fake_logits.clone());
+            d_stats = Some((
+                loss.clone().inner(),
+                sigmoid(real_logits.inner()).mean(),
+                sigmoid(fake_logits.inner()).mean(),
+            ));
+            let grads = GradientsParams::from_grads(loss.backward(), &d);
+            d = self.d_opt.step(learning_rate(&self.cfg.d_optimizer, self.d_updates), d, grads);
+            self.d_updates += 1;
+            fake = Some(f);
+        }
+        let fake_logits = d.forward(fake.expect("d_steps ≥ 1"));
+        let g_loss = generator_loss(self.cfg.loss, fake_logits);
+        let g_loss_value = g_loss.clone().inner();
+        let grads = GradientsParams::from_grads(g_loss.backward(), &g);
+        let g = self.g_opt.step(learning_rate(&self.cfg.g_optimizer, self.g_updates), g, grads);
+        self.g_updates += 1;
+        self.g = Some(g);
+        self.d = Some(d);
+        let (d_loss, d_real, d_fake) = d_stats.expect("d_steps ≥ 1");
+        let stats = Tensor::cat(vec![d_loss, g_loss_value, d_real, d_fake], 0);
+        self.stats_acc = Some(match self.stats_acc.take() {
+            Some(acc) => acc + stats,
+            None => stats,
+        });
+        self.step += 1;
+    }
+
+    /// Trains `n` steps (a bounded chunk), logging, sampling and checkpointing on the configured
+    /// intervals, then writes a sample grid, a checkpoint and the summary.
+    pub fn train_steps(&mut self, n: u64) -> Result<ChunkReport> {
+        self.train_chunk(Some(n), None)
+    }
+
+    /// Trains until `budget` has passed (checked after every step; at least one step).
+    pub fn train_for(&mut self, budget: Duration) -> Result<ChunkReport> {
+        self.train_chunk(None, Some(budget))
+    }
+
+    fn train_chunk(&mut self, steps: Option<u64>, budget: Option<Duration>) -> Result<ChunkReport> {
+        let from = self.step;
+        let rows_before = self.history.len();
+        let chunk_start = Instant::now();
+        let mut chunk_train = 0.0;
+        loop {
+            let done = self.step - from;
+            if steps.is_some_and(|n| done >= n) || budget.is_some_and(|b| done > 0 && chunk_start.elapsed() >= b) {
+                break;
+            }
+            let t = Instant::now();
+            self.train_step();
+            let dt = t.elapsed().as_secs_f64();
+            chunk_train += dt;
+            self.train_seconds += dt;
+            self.interval.steps += 1;
+            self.interval.seconds += dt;
+            if self.step % self.cfg.train.log_every == 0 {
+                let row = self.log_row()?;
+                if self.verbose {
+                    let target = steps.map(|n| from + n);
+                    let eta = match (steps, budget) {
+                        (Some(n), _) => Some((from + n - self.step) as f64 * chunk_train / (self.step - from) as f64),
+                        (None, Some(b)) => Some((b.as_secs_f64() - chunk_start.elapsed().as_secs_f64()).max(0.0)),
+                        _ => None,
+                    };
+                    println!("{}", progress_line(&row, target, eta));
+                }
+                if !(row.d_loss.is_finite() && row.g_loss.is_finite()) {
+                    self.write_summary()?;
+                    return Err(Error::Diverged {
+                        step: self.step,
+                        what: format!("d_loss = {}, g_loss = {}", row.d_loss, row.g_loss),
+                    });
+                }
+            }
+            if self.step % self.cfg.train.sample_every == 0 {
+                self.save_sample()?;
+            }
+            if self.step % self.cfg.train.checkpoint_every == 0 {
+                self.save_checkpoint()?;
+            }
+        }
+        if self.interval.steps > 0 {
+            self.log_row()?;
+        }
+        let sample = self.save_sample()?;
+        let checkpoint = self.save_checkpoint()?;
+        self.write_summary()?;
+        let done = self.step - from;
+        Ok(ChunkReport {
+            from_step: from,
+            to_step: self.step,
+            seconds: chunk_train,
+            images_per_s: if chunk_train > 0.0 { (done * self.cfg.train.batch_size as u64) as f64 / chunk_train } else { 0.0 },
+            rows: self.history[rows_before..].to_vec(),
+            sample,
+            checkpoint,
+        })
+    }
+
+    /// Closes the current logging interval into a metrics row (and metrics.parquet).
+    fn log_row(&mut self) -> Result<MetricsRow> {
+        let sums: Vec<f32> = match self.stats_acc.take() {
+            Some(acc) => acc.into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading statistics: {e:?}")))?,
+            None => vec![f32::NAN; 4],
+        };
+        let k = self.interval.steps.max(1) as f64;
+        let secs = self.interval.seconds.max(1e-12);
+        let row = MetricsRow {
+            step: self.step,
+            epoch: self.batcher.epochs(),
+            d_loss: sums[0] as f64 / k,
+            g_loss: sums[1] as f64 / k,
+            d_real: sums[2] as f64 / k,
+            d_fake: sums[3] as f64 / k,
+            lr_g: learning_rate(&self.cfg.g_optimizer, self.g_updates),
+            lr_d: learning_rate(&self.cfg.d_optimizer, self.d_updates),
+            steps_per_s: k / secs,
+            images_per_s: k * self.cfg.train.batch_size as f64 / secs,
+            train_s: self.train_seconds,
+            wall_unix: unix_now(),
+        };
+        self.interval = Interval::default();
+        self.history.push(row.clone());
+        if let Some(run) = &self.run {
+            write_metrics(&run.metrics_path(), &self.history)?;
+        }
+        Ok(row)
+    }
+
+    /// Generates the fixed-noise samples with the generator in evaluation mode (no autodiff,
+    /// BatchNorm running statistics, no dropout); CHW values in [-1, 1].
+    pub fn fixed_samples(&self) -> Result<Vec<f32>> {
+        let g = self.generator().valid();
+        let n = self.cfg.train.sample_count;
+        let z = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(self.fixed_noise.clone(), [n, self.cfg.train.latent_size]), &self.device);
+        g.forward(z).into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading samples: {e:?}")))
+    }
+
+    /// The fixed-noise sample grid.
+    pub fn sample_grid(&self) -> Result<ImageGrid> {
+        let shape = self.cfg.image_shape();
+        ImageGrid::from_chw(&self.fixed_samples()?, self.cfg.train.sample_count, shape, display_scale(shape[1]))
+    }
+
+    fn save_sample(&mut self) -> Result<Option<PathBuf>> {
+        let Some(run) = &self.run else { return Ok(None) };
+        let path = run.sample_path(self.step);
+        if self.last_sample.as_ref() != Some(&path) {
+            self.sample_grid()?.save(&path)?;
+            self.last_sample = Some(path.clone());
+        }
+        Ok(Some(path))
+    }
+
+    fn save_checkpoint(&mut self) -> Result<Option<PathBuf>> {
+        let Some(run) = &self.run else { return Ok(None) };
+        if let Some((step, path)) = &self.last_checkpoint {
+            if *step == self.step {
+                return Ok(Some(path.clone()));
+            }
+        }
+        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+        let mut generator_file = None;
+        for part in ["generator", "discriminator"] {
+            let stem = run.checkpoint_stem(self.step, part);
+            let tmp = stem.with_file_name(format!(".tmp-{part}-{}", std::process::id()));
+            let result = match part {
+                "generator" => self.generator().clone().save_file(tmp.clone(), &recorder),
+                _ => self.discriminator().clone().save_file(tmp.clone(), &recorder),
+            };
+            result.map_err(|e| Error::Other(format!("{}: saving the {part} failed: {e:?}", stem.display())))?;
+            let final_path = stem.with_extension("mpk");
+            std::fs::rename(tmp.with_extension("mpk"), &final_path).map_err(|e| Error::io(&final_path, e))?;
+            if part == "generator" {
+                generator_file = Some(final_path);
+            }
+        }
+        let path = generator_file.expect("generator saved");
+        self.last_checkpoint = Some((self.step, path.clone()));
+        Ok(Some(path))
+    }
+
+    /// The run's numbers so far.
+    pub fn summary(&self) -> Summary {
+        let last = self.history.last();
+        let images = self.step * self.cfg.train.batch_size as u64;
+        let get = |f: fn(&MetricsRow) -> f64| last.map(f).unwrap_or(f64::NAN);
+        Summary {
+            steps: self.step,
+            epochs: self.batcher.epochs(),
+            images_seen: images,
+            train_seconds: self.train_seconds,
+            images_per_s: if self.train_seconds > 0.0 { images as f64 / self.train_seconds } else { 0.0 },
+            d_loss: get(|r| r.d_loss),
+            g_loss: get(|r| r.g_loss),
+            d_real: get(|r| r.d_real),
+            d_fake: get(|r| r.d_fake),
+            finite: self.history.iter().all(|r| r.d_loss.is_finite() && r.g_loss.is_finite()),
+            last_sample: self.last_sample.as_ref().map(|p| p.display().to_string()),
+            last_checkpoint: self.last_checkpoint.as_ref().map(|(_, p)| p.display().to_string()),
+            cost_usd: self.platform.price_per_hour_usd.map(|p| p * self.train_seconds / 3600.0),
+            finished_unix: unix_now(),
+        }
+    }
+
+    fn write_summary(&self) -> Result<()> {
+        match &self.run {
+            Some(run) => write_json(&run.summary_path(), &self.summary()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MomentumSchedule;
+
+    #[test]
+    fn sgd_learning_rate_decays_per_update_down_to_its_floor() {
+        let sgd = OptimizerConfig::Sgd { lr: 0.1, momentum: 0.5, momentum_schedule: None, lr_decay: 1.000004, min_lr: 1e-6 };
+        assert_eq!(learning_rate(&sgd, 0), 0.1);
+        assert!((learning_rate(&sgd, 100_000) - 0.1 / 1.000004f64.powi(100_000)).abs() < 1e-12);
+        assert_eq!(learning_rate(&sgd, u32::MAX as u64), 1e-6);
+    }
+
+    #[test]
+    fn momentum_ramps_linearly_between_the_schedule_epochs() {
+        let sgd = OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.5,
+            momentum_schedule: Some(MomentumSchedule { final_momentum: 0.7, start_epoch: 1, saturate_epoch: 251 }),
+            lr_decay: 1.0,
+            min_lr: 0.0,
+        };
+        assert_eq!(momentum_at(&sgd, 0), Some(0.5));
+        assert!((momentum_at(&sgd, 126).unwrap() - 0.6).abs() < 1e-12);
+        assert!((momentum_at(&sgd, 400).unwrap() - 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn noise_is_reproducible_and_in_range() {
+        let a = noise(&mut ChaCha8Rng::seed_from_u64(1), 10, 5, LatentDistribution::Uniform);
+        assert_eq!(a, noise(&mut ChaCha8Rng::seed_from_u64(1), 10, 5, LatentDistribution::Uniform));
+        assert!(a.iter().all(|v| (-1.0..=1.0).contains(v)));
+        let n = noise(&mut ChaCha8Rng::seed_from_u64(2), 1000, 10, LatentDistribution::Normal);
+        let mean = n.iter().sum::<f32>() / n.len() as f32;
+        let var = n.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n.len() as f32;
+        assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+    }
+}

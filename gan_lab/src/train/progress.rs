@@ -1,0 +1,50 @@
+//! One progress line per logged step (notebook stdout is line-buffered: no `\r` bars).
+
+use crate::run::MetricsRow;
+
+/// `1h02m`, `3m07s`, `12s`.
+pub fn format_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+    }
+}
+
+/// `step 500/2000 | D 1.234 G 0.876 | D(x) 0.61 D(G(z)) 0.38 | 312 img/s | ETA 1m23s`.
+pub fn progress_line(row: &MetricsRow, target: Option<u64>, eta_seconds: Option<f64>) -> String {
+    let step = match target {
+        Some(t) => format!("step {}/{}", row.step, t),
+        None => format!("step {}", row.step),
+    };
+    let eta = eta_seconds.map(|e| format!(" | ETA {}", format_duration(e))).unwrap_or_default();
+    format!(
+        "{step} | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2} | {:.0} img/s{eta}",
+        row.d_loss, row.g_loss, row.d_real, row.d_fake, row.images_per_s
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(12.4), "12s");
+        assert_eq!(format_duration(187.0), "3m07s");
+        assert_eq!(format_duration(3720.0), "1h02m");
+    }
+
+    #[test]
+    fn a_progress_line_shows_step_losses_rate_and_eta() {
+        let row = MetricsRow {
+            step: 500, epoch: 1.0, d_loss: 1.2345, g_loss: 0.8765, d_real: 0.61, d_fake: 0.38, lr_g: 0.0, lr_d: 0.0,
+            steps_per_s: 5.0, images_per_s: 312.4, train_s: 0.0, wall_unix: 0.0,
+        };
+        assert_eq!(
+            progress_line(&row, Some(2000), Some(83.0)),
+            "step 500/2000 | D 1.234 G 0.876 | D(x) 0.61 D(G(z)) 0.38 | 312 img/s | ETA 1m23s"
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The `gan-lab` command line as a user runs it: listings, training, tables, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gan_lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gan-lab")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan_lab_cli_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `gan-lab` expecting failure; returns stderr.
+fn fails(args: &[&str]) -> String {
+    let o = gan_lab(args);
+    assert!(!o.status.success(), "expected failure: {args:?}\n{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+}
+
+const QUICK: [&str; 10] = ["--steps", "10", "--limit", "64", "--batch-size", "16", "--log-every", "5", "--quiet", "--threads=2"];
+
+#[test]
+fn presets_lists_every_preset_on_one_line_each() {
+    let o = gan_lab(&["presets"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 7, "{text}");
+    for name in ["goodfellow2014-mnist", "flux-mlp-mnist", "flux-dcgan-mnist", "dcgan28", "mlp-gan", "pytorch-dcgan64", "dcgan-emoji32"] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing:\n{text}");
+    }
+}
+
+#[test]
+fn a_shown_preset_is_a_config_file_that_trains() {
+    let dir = temp("show");
+    let o = gan_lab(&["presets", "--show", "mlp-gan"]);
+    assert!(o.status.success());
+    let cfg = dir.join("my.json");
+    std::fs::write(&cfg, stdout(&o)).unwrap();
+    let runs = dir.join("runs");
+    let mut args = vec!["train", "--config", cfg.to_str().unwrap(), "--backend", "ndarray", "--seed", "7", "--runs-dir", runs.to_str().unwrap()];
+    args.extend(QUICK);
+    let o = gan_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("done: 10 steps"), "{}", stdout(&o));
+    let run = &run_dirs(&runs)[0];
+    let saved = gan_lab::config::ExperimentConfig::from_json_file(run.join("config.json")).unwrap();
+    assert_eq!(saved.seed, 7);
+    assert!(std::fs::read_to_string(run.join("platform.json")).unwrap().contains("\"ndarray\""));
+}
+
+#[test]
+fn runs_prints_one_row_per_run() {
+    let dir = temp("runs");
+    let runs = dir.join("runs");
+    for preset in ["dcgan28", "goodfellow2014-mnist"] {
+        let mut args = vec!["train", "--preset", preset, "--runs-dir", runs.to_str().unwrap(), "--price-per-hour", "0.5"];
+        args.extend(QUICK);
+        let o = gan_lab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = gan_lab(&["runs", runs.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(table.contains("shape: (2,"), "{table}");
+    for name in run_dirs(&runs) {
+        let name = name.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(table.contains(&name[..20]), "{name} missing:\n{table}");
+    }
+    assert!(table.contains("goodfellow2014-mnist") && table.contains("dcgan28"), "{table}");
+}
+
+#[test]
+fn training_on_a_folder_of_own_images_works() {
+    let dir = temp("folder");
+    let images = dir.join("art");
+    std::fs::create_dir_all(images.join("nested")).unwrap();
+    for i in 0..40u8 {
+        let img = image::RgbImage::from_fn(20 + i as u32 % 3, 20, |x, y| image::Rgb([i * 6, (x * 12) as u8, (y * 12) as u8]));
+        let sub = if i % 2 == 0 { images.clone() } else { images.join("nested") };
+        img.save(sub.join(format!("{i}.png"))).unwrap();
+    }
+    std::fs::write(images.join("LICENSE.txt"), "mine").unwrap();
+    let runs = dir.join("runs");
+    let mut args = vec!["train", "--preset", "dcgan-emoji32", "--dataset", images.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()];
+    args.extend(QUICK);
+    let o = gan_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(run_dirs(&runs).len(), 1);
+}
+
+#[test]
+fn an_unknown_preset_or_backend_is_one_clear_sentence() {
+    let err = fails(&["train", "--preset", "dcgan-29"]);
+    assert!(err.contains("unknown preset 'dcgan-29'; known: goodfellow2014-mnist"), "{err}");
+    let err = fails(&["train", "--preset", "dcgan28", "--backend", "tpu"]);
+    assert!(err.contains("unknown backend 'tpu'"), "{err}");
+}
+
+#[test]
+fn an_invalid_config_file_lists_every_broken_rule_and_creates_no_run() {
+    let dir = temp("invalid");
+    let mut v: serde_json::Value = serde_json::from_str(&stdout(&gan_lab(&["presets", "--show", "dcgan28"]))).unwrap();
+    v["discriminator"]["dropout"]["hidden"] = 1.5.into();
+    v["train"]["batch_size"] = 0.into();
+    let cfg = dir.join("bad.json");
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let runs = dir.join("runs");
+    let err = fails(&["train", "--config", cfg.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
+    assert!(err.contains("discriminator.dropout.hidden must be in [0, 1), got 1.5"), "{err}");
+    assert!(err.contains("train.batch_size must be ≥ 2, got 0"), "{err}");
+    assert!(run_dirs(&runs).is_empty());
+
+    v["discriminator"]["dropout"]["hidden"] = 0.into();
+    v["train"]["batchsize"] = 64.into();
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let err = fails(&["train", "--config", cfg.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
+    assert!(err.contains("bad.json") && err.contains("unknown field `batchsize`"), "{err}");
+}
+
+#[test]
+fn broken_datasets_give_an_error_naming_the_file_and_create_no_run() {
+    let dir = temp("baddata");
+    let runs = dir.join("runs");
+    let good = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/mnist10k/mnist10k-images-idx3-ubyte.gz")).unwrap();
+    let truncated = dir.join("truncated.gz");
+    std::fs::write(&truncated, &good[..good.len() / 3]).unwrap();
+    let err = fails(&["train", "--preset", "dcgan28", "--dataset", truncated.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
+    assert!(err.contains("truncated.gz") && err.contains("corrupt or truncated"), "{err}");
+
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = fails(&["train", "--preset", "dcgan28", "--dataset", empty.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
+    assert!(err.contains("no .png/.jpg/.jpeg images found"), "{err}");
+
+    let err = fails(&["train", "--preset", "dcgan28", "--dataset", "no/such/place", "--runs-dir", runs.to_str().unwrap()]);
+    assert!(err.contains("no/such/place"), "{err}");
+    assert!(run_dirs(&runs).is_empty());
+}
+
+#[test]
+fn runs_on_a_missing_folder_fails_cleanly() {
+    let err = fails(&["runs", "/no/such/runs"]);
+    assert!(err.contains("/no/such/runs"), "{err}");
+}

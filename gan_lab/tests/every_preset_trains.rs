@@ -1,0 +1,99 @@
+//! A short CPU run of every preset on a tiny subset writes a complete run directory.
+
+use gan_lab::config::{presets, ExperimentConfig};
+use gan_lab::platform::{AnySession, BackendKind};
+use gan_lab::run::{read_json, read_metrics, RunDir, Summary};
+use std::path::PathBuf;
+
+fn temp_root(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan_lab_it_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The preset shrunk for a test: 8 images per batch, 48 images, logs every 5 steps.
+fn tiny(mut cfg: ExperimentConfig) -> ExperimentConfig {
+    cfg.train.batch_size = 8;
+    cfg.data.limit = Some(48);
+    cfg.train.log_every = 5;
+    cfg.train.sample_every = 10;
+    cfg.train.checkpoint_every = 10;
+    cfg.train.sample_count = 16;
+    cfg
+}
+
+fn train_20_steps(cfg: ExperimentConfig, backend: BackendKind, root: &PathBuf) -> RunDir {
+    let run = RunDir::create(root, &cfg).unwrap();
+    let mut session = AnySession::new(cfg.clone(), backend, Some(1.0), Some(run.clone())).unwrap();
+    session.set_verbose(false);
+    let report = session.train_steps(20).unwrap();
+    assert_eq!((report.from_step, report.to_step), (0, 20));
+    assert_eq!(report.rows.len(), 4, "{}: one row per 5 steps", cfg.name);
+    run
+}
+
+fn assert_complete(run: &RunDir, name: &str) {
+    for f in ["config.json", "platform.json", "metrics.parquet", "summary.json", "samples/step-0000010.png", "samples/step-0000020.png"] {
+        assert!(run.path.join(f).is_file(), "{name}: {f} missing");
+    }
+    for step in [10, 20] {
+        for part in ["generator", "discriminator"] {
+            let p = run.checkpoint_stem(step, part).with_extension("mpk");
+            assert!(p.is_file() && p.metadata().unwrap().len() > 1000, "{name}: {} missing", p.display());
+        }
+    }
+    let rows = read_metrics(&run.metrics_path()).unwrap();
+    assert_eq!(rows.iter().map(|r| r.step).collect::<Vec<_>>(), vec![5, 10, 15, 20], "{name}");
+    for r in &rows {
+        assert!(r.d_loss.is_finite() && r.g_loss.is_finite() && r.d_loss > 0.0, "{name}: {r:?}");
+        assert!((0.0..=1.0).contains(&r.d_real) && (0.0..=1.0).contains(&r.d_fake), "{name}: {r:?}");
+        assert!(r.images_per_s > 0.0, "{name}: {r:?}");
+    }
+    let s: Summary = read_json(&run.summary_path()).unwrap();
+    assert!(s.finite && s.steps == 20 && s.images_seen == 160, "{name}: {s:?}");
+    assert!(s.cost_usd.unwrap() > 0.0, "{name}: the price was recorded");
+    let png = image::open(run.sample_path(20)).unwrap();
+    assert!(png.width() > 0, "{name}");
+    assert_eq!(run.config().unwrap().name, name);
+}
+
+#[test]
+fn every_preset_trains_20_steps_on_flex_and_writes_a_complete_run_directory() {
+    let root = temp_root("flex");
+    for p in presets() {
+        let run = train_20_steps(tiny(p.config), BackendKind::Flex, &root);
+        assert_complete(&run, p.name);
+    }
+}
+
+#[test]
+fn the_ndarray_backend_trains_the_mlp_reference_too() {
+    let root = temp_root("ndarray");
+    let run = train_20_steps(tiny(gan_lab::config::preset("mlp-gan").unwrap()), BackendKind::NdArray, &root);
+    assert_complete(&run, "mlp-gan");
+    let platform: gan_lab::run::PlatformRecord = read_json(&run.platform_path()).unwrap();
+    assert_eq!(platform.backend, "ndarray");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_losses_and_another_seed_does_not() {
+    let run = |seed: u64| {
+        let mut cfg = tiny(gan_lab::config::preset("dcgan28").unwrap());
+        cfg.seed = seed;
+        let mut s = AnySession::new(cfg, BackendKind::Flex, None, None).unwrap();
+        s.set_verbose(false);
+        s.train_steps(10).unwrap().rows.iter().map(|r| r.d_loss).collect::<Vec<_>>()
+    };
+    let a = run(1);
+    assert_eq!(a, run(1));
+    assert_ne!(a, run(2));
+}
+
+#[test]
+fn train_for_stops_after_its_time_budget() {
+    let mut s = AnySession::new(tiny(gan_lab::config::preset("mlp-gan").unwrap()), BackendKind::Flex, None, None).unwrap();
+    s.set_verbose(false);
+    let report = s.train_for(std::time::Duration::from_millis(300)).unwrap();
+    assert!(report.to_step >= 1);
+    assert!(report.seconds < 5.0, "{}", report.seconds);
+}
