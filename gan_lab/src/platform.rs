@@ -47,6 +47,17 @@ impl BackendKind {
         }
     }
 
+    /// Ok when this build has the backend and this machine can run it; otherwise why not.
+    pub fn check(self) -> Result<()> {
+        match self {
+            BackendKind::Flex | BackendKind::NdArray => Ok(()),
+            #[cfg(feature = "cuda")]
+            BackendKind::Cuda => cuda_device().map(|_| ()),
+            #[cfg(not(feature = "cuda"))]
+            BackendKind::Cuda => Err(no_cuda()),
+        }
+    }
+
     /// Whether this build includes the backend.
     pub fn compiled(self) -> bool {
         match self {
@@ -116,6 +127,30 @@ pub fn platform_record(backend: BackendKind, price_per_hour_usd: Option<f64>) ->
     }
 }
 
+/// The first CUDA device. cudarc loads the driver at first use and panics without one: that
+/// becomes an error.
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let probe = std::panic::catch_unwind(|| {
+        let device = burn::backend::cuda::CudaDevice::default();
+        let t = burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device);
+        t.into_data();
+        device
+    });
+    std::panic::set_hook(hook);
+    probe.map_err(|_| Error::Backend { backend: "cuda".into(), reason: "no usable CUDA driver or GPU (initialisation failed)".into() })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn no_cuda() -> Error {
+    Error::Backend {
+        backend: "cuda".into(),
+        reason: "this build has no CUDA support; rebuild with `cargo build --release --features cuda`".into(),
+    }
+}
+
 /// A [`Session`] on a backend chosen at run time.
 pub enum AnySession {
     Flex(Session<Autodiff<Flex>>),
@@ -143,22 +178,22 @@ impl AnySession {
             BackendKind::Flex => Ok(AnySession::Flex(Session::new(cfg, Default::default(), platform, run)?)),
             BackendKind::NdArray => Ok(AnySession::NdArray(Session::new(cfg, Default::default(), platform, run)?)),
             #[cfg(feature = "cuda")]
-            BackendKind::Cuda => {
-                // cudarc loads the driver at first use and panics without one: turn that into an error.
-                let probe = std::panic::catch_unwind(|| {
-                    let device = burn::backend::cuda::CudaDevice::default();
-                    let t = burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device);
-                    t.into_data();
-                    device
-                });
-                let device = probe.map_err(|_| Error::Backend { backend: "cuda".into(), reason: "no usable CUDA driver or GPU (initialisation failed)".into() })?;
-                Ok(AnySession::Cuda(Session::new(cfg, device, platform, run)?))
-            }
+            BackendKind::Cuda => Ok(AnySession::Cuda(Session::new(cfg, cuda_device()?, platform, run)?)),
             #[cfg(not(feature = "cuda"))]
-            BackendKind::Cuda => Err(Error::Backend {
-                backend: "cuda".into(),
-                reason: "this build has no CUDA support; rebuild with `cargo build --release --features cuda`".into(),
-            }),
+            BackendKind::Cuda => Err(no_cuda()),
+        }
+    }
+
+    /// Reopens `run` for more training on `backend` (see [`Session::open`]).
+    pub fn open(run: RunDir, backend: BackendKind, price_per_hour_usd: Option<f64>) -> Result<Self> {
+        let platform = platform_record(backend, price_per_hour_usd);
+        match backend {
+            BackendKind::Flex => Ok(AnySession::Flex(Session::open(run, Default::default(), platform)?)),
+            BackendKind::NdArray => Ok(AnySession::NdArray(Session::open(run, Default::default(), platform)?)),
+            #[cfg(feature = "cuda")]
+            BackendKind::Cuda => Ok(AnySession::Cuda(Session::open(run, cuda_device()?, platform)?)),
+            #[cfg(not(feature = "cuda"))]
+            BackendKind::Cuda => Err(no_cuda()),
         }
     }
 
@@ -193,6 +228,14 @@ impl AnySession {
     /// The run directory, when recording.
     pub fn run_dir(&self) -> Option<&RunDir> {
         each!(self, s => s.run_dir())
+    }
+    /// Every float parameter of (generator, discriminator).
+    pub fn parameters(&self) -> (Vec<f32>, Vec<f32>) {
+        each!(self, s => s.parameters())
+    }
+    /// Fixed-noise samples, CHW in [-1, 1].
+    pub fn fixed_samples(&self) -> Result<Vec<f32>> {
+        each!(self, s => s.fixed_samples())
     }
     /// Turns progress lines on or off.
     pub fn set_verbose(&mut self, verbose: bool) {

@@ -37,11 +37,12 @@ fn assert_complete(run: &RunDir, name: &str) {
         assert!(run.path.join(f).is_file(), "{name}: {f} missing");
     }
     for step in [10, 20] {
-        for part in ["generator", "discriminator"] {
-            let p = run.checkpoint_stem(step, part).with_extension("mpk");
-            assert!(p.is_file() && p.metadata().unwrap().len() > 1000, "{name}: {} missing", p.display());
+        for part in ["generator.mpk", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk", "state.json", "metrics.parquet"] {
+            let p = run.checkpoint_dir(step).join(part);
+            assert!(p.is_file() && p.metadata().unwrap().len() > 100, "{name}: {} missing", p.display());
         }
     }
+    assert!(!run.path.join(".lock").exists(), "{name}: the lock is released");
     let rows = read_metrics(&run.metrics_path()).unwrap();
     assert_eq!(rows.iter().map(|r| r.step).collect::<Vec<_>>(), vec![5, 10, 15, 20], "{name}");
     for r in &rows {

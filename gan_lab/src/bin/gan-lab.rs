@@ -27,6 +27,8 @@ enum Command {
     },
     /// Train a configuration into a new run directory.
     Train(TrainArgs),
+    /// Continue a run from its latest checkpoint: N more steps (or M more minutes).
+    Resume(ResumeArgs),
     /// One row per run directory under DIR, as a table.
     Runs {
         /// Folder holding run directories.
@@ -85,6 +87,30 @@ struct TrainArgs {
     quiet: bool,
 }
 
+#[derive(clap::Args)]
+struct ResumeArgs {
+    /// The run directory.
+    run: PathBuf,
+    /// More generator steps to train (default: the config's train.steps minus the steps done).
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Train for this many more minutes instead.
+    #[arg(long, conflicts_with = "steps")]
+    minutes: Option<f64>,
+    /// Backend (default: the one recorded in the run's platform.json).
+    #[arg(long)]
+    backend: Option<String>,
+    /// CPU threads.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Price of this machine per hour in USD (default: $GAN_LAB_PRICE_PER_HOUR).
+    #[arg(long)]
+    price_per_hour: Option<String>,
+    /// No progress lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -110,6 +136,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Train(args) => train(args),
+        Command::Resume(args) => resume(args),
         Command::Runs { dir } => runs(&dir),
     }
 }
@@ -148,31 +175,27 @@ fn build_config(args: &TrainArgs) -> Result<ExperimentConfig> {
     Ok(cfg)
 }
 
-fn train(args: TrainArgs) -> Result<()> {
-    if let Some(t) = args.threads {
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(t) = threads {
         if t == 0 {
             return Err(Error::Other("--threads must be ≥ 1, got 0".into()));
         }
-        // Read by rayon when its pool starts, which happens at the first tensor operation below.
+        // Read by rayon when its pool starts, which happens at the first tensor operation.
         std::env::set_var("RAYON_NUM_THREADS", t.to_string());
     }
-    let backend = BackendKind::parse(&args.backend)?;
-    let price = match &args.price_per_hour {
-        Some(p) => Some(parse_price(p)?),
-        None => price_from_env()?,
-    };
-    let cfg = build_config(&args)?;
-    let steps = cfg.train.steps;
-    // Check the backend and the data before creating a run directory, so a typo leaves nothing behind.
-    if !backend.compiled() {
-        AnySession::new(cfg.clone(), backend, price, None)?;
+    Ok(())
+}
+
+fn price(flag: &Option<String>) -> Result<Option<f64>> {
+    match flag {
+        Some(p) => Ok(Some(parse_price(p)?)),
+        None => price_from_env(),
     }
-    gan_lab::data::load(&cfg.data)?;
-    let run = RunDir::create(&args.runs_dir, &cfg)?;
-    println!("run directory: {}", run.path.display());
-    let mut session = AnySession::new(cfg, backend, price, Some(run.clone()))?;
-    session.set_verbose(!args.quiet);
-    let report = match args.minutes {
+}
+
+/// Trains one chunk (steps or minutes) and prints the outcome.
+fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<f64>) -> Result<()> {
+    let report = match minutes {
         Some(m) if m.is_finite() && m > 0.0 => session.train_for(Duration::from_secs_f64(m * 60.0))?,
         Some(m) => return Err(Error::Other(format!("--minutes must be > 0, got {m}"))),
         None => session.train_steps(steps)?,
@@ -195,6 +218,44 @@ fn train(args: TrainArgs) -> Result<()> {
         println!("cost: ${cost:.4}");
     }
     Ok(())
+}
+
+fn resume(args: ResumeArgs) -> Result<()> {
+    set_threads(args.threads)?;
+    let run = RunDir::open(&args.run)?;
+    let backend = match &args.backend {
+        Some(b) => BackendKind::parse(b)?,
+        None => match gan_lab::run::read_json::<gan_lab::run::PlatformRecord>(&run.platform_path()) {
+            Ok(p) => BackendKind::parse(&p.backend)?,
+            Err(_) => BackendKind::Flex,
+        },
+    };
+    let mut session = AnySession::open(run, backend, price(&args.price_per_hour)?)?;
+    session.set_verbose(!args.quiet);
+    let done = session.step();
+    let steps = args.steps.unwrap_or_else(|| session.config().train.steps.saturating_sub(done));
+    println!("resuming {} at step {done} on {}", args.run.display(), backend.name());
+    if steps == 0 && args.minutes.is_none() {
+        println!("nothing to do: the run already has {done} of its {} steps (use --steps N for more)", session.config().train.steps);
+        return Ok(());
+    }
+    train_and_report(&mut session, steps, args.minutes)
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    set_threads(args.threads)?;
+    let backend = BackendKind::parse(&args.backend)?;
+    let price = price(&args.price_per_hour)?;
+    let cfg = build_config(&args)?;
+    let steps = cfg.train.steps;
+    // Check the backend and the data before creating a run directory, so a typo leaves nothing behind.
+    backend.check()?;
+    gan_lab::data::load(&cfg.data)?;
+    let run = RunDir::create(&args.runs_dir, &cfg)?;
+    println!("run directory: {}", run.path.display());
+    let mut session = AnySession::new(cfg, backend, price, Some(run.clone()))?;
+    session.set_verbose(!args.quiet);
+    train_and_report(&mut session, steps, args.minutes)
 }
 
 fn runs(dir: &std::path::Path) -> Result<()> {

@@ -38,6 +38,30 @@ pub struct ExperimentConfig {
     pub train: TrainConfig,
     /// Seed of every random choice: initial weights, data order, noise, dropout.
     pub seed: u64,
+    /// Thresholds of the training-health alarms.
+    #[serde(default)]
+    pub health: HealthConfig,
+}
+
+/// When to raise training-health alarms (shown in progress lines and stored in metrics.parquet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// `d_winning` when mean D(G(z)) stays below this for `patience` logged rows in a row.
+    pub d_fake_floor: f64,
+    /// Rows the discriminator must win in a row before `d_winning` is raised.
+    pub patience: u32,
+    /// `g_stalled` when one generator update changes its weights by less than this (relative L2).
+    pub min_g_update: f64,
+    /// `low_diversity` when the fixed samples' mean pairwise distance falls below this fraction
+    /// of real images' (a mode-collapse hint).
+    pub min_diversity: f64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig { d_fake_floor: 0.02, patience: 5, min_g_update: 1e-7, min_diversity: 0.2 }
+    }
 }
 
 /// Which images, at what size.
@@ -260,6 +284,13 @@ pub struct TrainConfig {
     /// Images in each sample grid (a perfect square reads best: 64 → 8×8).
     #[serde(default = "default_samples")]
     pub sample_count: usize,
+    /// Full checkpoints (everything needed to resume) kept; older ones keep only the generator.
+    #[serde(default = "default_keep")]
+    pub keep_checkpoints: usize,
+}
+
+fn default_keep() -> usize {
+    2
 }
 
 fn one_usize() -> usize {

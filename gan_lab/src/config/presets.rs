@@ -91,6 +91,7 @@ fn train(batch_size: usize, steps: u64) -> TrainConfig {
         sample_every: 500,
         checkpoint_every: 1000,
         sample_count: 64,
+        keep_checkpoints: 2,
     }
 }
 
@@ -168,6 +169,7 @@ fn goodfellow2014_mnist() -> ExperimentConfig {
         d_optimizer: sgd,
         train: t,
         seed: 0,
+        health: HealthConfig::default(),
     }
 }
 
@@ -186,6 +188,7 @@ fn mlp_pair(name: &str, beta1: f64, batch: usize) -> ExperimentConfig {
         d_optimizer: adam(2e-4, beta1, 0.999),
         train: train(batch, 5000),
         seed: 0,
+        health: HealthConfig::default(),
     }
 }
 
@@ -233,6 +236,7 @@ fn flux_dcgan_mnist() -> ExperimentConfig {
         d_optimizer: adam(2e-4, 0.9, 0.999),
         train: train(128, 3000),
         seed: 0,
+        health: HealthConfig::default(),
     }
 }
 
@@ -258,6 +262,7 @@ fn dcgan_pair(name: &str, data: DataConfig, projection: [usize; 3], g_channels: 
         d_optimizer: adam(2e-4, 0.5, 0.999),
         train: train(batch, steps),
         seed: 0,
+        health: HealthConfig::default(),
     }
 }
 

@@ -51,6 +51,11 @@ impl ExperimentConfig {
         validate_optimizer(&mut r, "g_optimizer", &self.g_optimizer);
         validate_optimizer(&mut r, "d_optimizer", &self.d_optimizer);
         self.validate_train(&mut r);
+        let h = &self.health;
+        r.probability("health.d_fake_floor", h.d_fake_floor);
+        r.at_least("health.patience", h.patience as u64, 1);
+        r.check(h.min_g_update >= 0.0 && h.min_g_update.is_finite(), || format!("health.min_g_update must be a finite number ≥ 0, got {}", h.min_g_update));
+        r.check((0.0..=1.0).contains(&h.min_diversity), || format!("health.min_diversity must be in [0, 1], got {}", h.min_diversity));
         if r.0.is_empty() {
             Ok(())
         } else {
@@ -168,6 +173,7 @@ impl ExperimentConfig {
         r.at_least("train.log_every", t.log_every, 1);
         r.at_least("train.sample_every", t.sample_every, 1);
         r.at_least("train.checkpoint_every", t.checkpoint_every, 1);
+        r.at_least("train.keep_checkpoints", t.keep_checkpoints as u64, 1);
         r.check((1..=1024).contains(&t.sample_count), || format!("train.sample_count must be in [1, 1024], got {}", t.sample_count));
     }
 }

@@ -155,6 +155,21 @@ impl<B: Backend> Discriminator<B> {
     }
 }
 
+struct Flatten(Vec<f32>);
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for Flatten {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        self.0.extend(param.val().into_data().to_vec::<f32>().unwrap_or_default());
+    }
+}
+
+/// Every float parameter of a module, in visiting order (for exact comparisons in tests).
+pub fn flat_parameters<B: Backend, M: Module<B>>(m: &M) -> Vec<f32> {
+    let mut v = Flatten(Vec::new());
+    m.visit(&mut v);
+    v.0
+}
+
 /// Number of trainable scalars in a module.
 pub fn parameter_count<B: Backend, M: Module<B>>(m: &M) -> usize {
     m.num_params()

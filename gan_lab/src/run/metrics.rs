@@ -33,14 +33,24 @@ pub struct MetricsRow {
     pub train_s: f64,
     /// UNIX time when the row was logged.
     pub wall_unix: f64,
+    /// Relative L2 change of the generator's weights in the interval's last update.
+    pub g_update: f64,
+    /// Mean pairwise distance of the fixed samples ÷ that of real images (≈ 1 is healthy).
+    pub diversity: f64,
+    /// Training-health alarms raised at this row, comma-separated (empty when healthy).
+    pub alarms: String,
 }
 
-const F64_COLUMNS: [&str; 11] = [
-    "epoch", "d_loss", "g_loss", "d_real", "d_fake", "lr_g", "lr_d", "steps_per_s", "images_per_s", "train_s", "wall_unix",
+const F64_COLUMNS: [&str; 13] = [
+    "epoch", "d_loss", "g_loss", "d_real", "d_fake", "lr_g", "lr_d", "steps_per_s", "images_per_s", "train_s", "wall_unix", "g_update",
+    "diversity",
 ];
 
-fn f64_fields(r: &MetricsRow) -> [f64; 11] {
-    [r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.lr_g, r.lr_d, r.steps_per_s, r.images_per_s, r.train_s, r.wall_unix]
+fn f64_fields(r: &MetricsRow) -> [f64; 13] {
+    [
+        r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.lr_g, r.lr_d, r.steps_per_s, r.images_per_s, r.train_s, r.wall_unix, r.g_update,
+        r.diversity,
+    ]
 }
 
 /// The rows as a DataFrame (column per field).
@@ -49,6 +59,7 @@ pub fn metrics_frame(rows: &[MetricsRow]) -> Result<DataFrame> {
     for (i, name) in F64_COLUMNS.iter().enumerate() {
         columns.push(Column::new((*name).into(), rows.iter().map(|r| f64_fields(r)[i]).collect::<Vec<f64>>()));
     }
+    columns.push(Column::new("alarms".into(), rows.iter().map(|r| r.alarms.clone()).collect::<Vec<String>>()));
     DataFrame::new(rows.len(), columns).map_err(|e| Error::table("building the metrics table", e))
 }
 
@@ -70,6 +81,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
     for name in F64_COLUMNS {
         cols.push(df.column(name).and_then(|c| c.f64().cloned()).map_err(bad)?);
     }
+    let alarms = df.column("alarms").and_then(|c| c.str().cloned()).map_err(bad)?;
     let get = |c: usize, i: usize| cols[c].get(i).unwrap_or(f64::NAN);
     Ok((0..df.height())
         .map(|i| MetricsRow {
@@ -85,6 +97,9 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
             images_per_s: get(8, i),
             train_s: get(9, i),
             wall_unix: get(10, i),
+            g_update: get(11, i),
+            diversity: get(12, i),
+            alarms: alarms.get(i).unwrap_or("").to_string(),
         })
         .collect())
 }
@@ -107,6 +122,9 @@ mod tests {
             images_per_s: 192.0,
             train_s: step as f64 / 3.0,
             wall_unix: 1.8e9,
+            g_update: 1e-3,
+            diversity: 0.9,
+            alarms: if step == 100 { "d_winning,low_diversity".into() } else { String::new() },
         }
     }
 

@@ -104,6 +104,26 @@ pub struct PlatformRecord {
     pub price_per_hour_usd: Option<f64>,
 }
 
+/// A checkpoint folder of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointEntry {
+    pub step: u64,
+    pub path: PathBuf,
+    pub complete: bool,
+}
+
+/// Held while a process trains a run; removes `.lock` when dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    path: PathBuf,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// An existing or new run directory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunDir {
@@ -167,9 +187,96 @@ impl RunDir {
     pub fn sample_path(&self, step: u64) -> PathBuf {
         self.path.join("samples").join(format!("step-{step:07}.png"))
     }
-    /// `checkpoints/step-NNNNNNN-<part>.mpk` without the extension (burn's recorder adds it).
-    pub fn checkpoint_stem(&self, step: u64, part: &str) -> PathBuf {
-        self.path.join("checkpoints").join(format!("step-{step:07}-{part}"))
+    /// `checkpoints/step-NNNNNNN/`: a full checkpoint (see `train::checkpoint`).
+    pub fn checkpoint_dir(&self, step: u64) -> PathBuf {
+        self.path.join("checkpoints").join(format!("step-{step:07}"))
+    }
+
+    /// Every checkpoint folder with its step, oldest first; `complete` when it holds `state.json`
+    /// (written last), otherwise only the generator weights are left (pruned).
+    pub fn checkpoints(&self) -> Result<Vec<CheckpointEntry>> {
+        let dir = self.path.join("checkpoints");
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse::<u64>().ok()) {
+                if path.is_dir() {
+                    let complete = path.join("state.json").is_file();
+                    out.push(CheckpointEntry { step, path, complete });
+                }
+            }
+        }
+        out.sort_by_key(|c| c.step);
+        Ok(out)
+    }
+
+    /// The newest complete checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, PathBuf)>> {
+        Ok(self.checkpoints()?.into_iter().rev().find(|c| c.complete).map(|c| (c.step, c.path)))
+    }
+
+    /// Keeps the newest `keep` complete checkpoints; older ones keep only `generator.mpk` (for
+    /// evaluating quality over time). `state.json` goes first, so an interrupted prune leaves a
+    /// checkpoint that is clearly incomplete rather than one that looks whole.
+    pub fn prune_checkpoints(&self, keep: usize) -> Result<()> {
+        let complete: Vec<CheckpointEntry> = self.checkpoints()?.into_iter().filter(|c| c.complete).collect();
+        let n = complete.len().saturating_sub(keep.max(1));
+        for c in &complete[..n] {
+            for f in ["state.json", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk", "metrics.parquet"] {
+                let p = c.path.join(f);
+                if p.exists() {
+                    std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes temporary files and folders that a killed process left behind.
+    pub fn clean_temporaries(&self) -> Result<()> {
+        for dir in [self.path.clone(), self.path.join("checkpoints"), self.path.join("samples")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let p = entry.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.starts_with(".tmp-") || (name.starts_with('.') && name.contains(".tmp-")) {
+                    let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                    r.map_err(|e| Error::io(&p, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the run's lock (`.lock` holding the process id), so that two processes never train
+    /// the same run at once. A lock left by a dead process is taken over.
+    pub fn lock(&self) -> Result<RunLock> {
+        let path = self.path.join(".lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    write!(f, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+                    return Ok(RunLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+                    let alive = holder.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                    if alive && cfg!(target_os = "linux") {
+                        return Err(Error::bad_file(
+                            &self.path,
+                            format!("this run is being trained by process {} (delete .lock if that is wrong)", holder.unwrap()),
+                        ));
+                    }
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                }
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Err(Error::bad_file(&path, "could not take the run lock"))
     }
 
     /// The run's configuration.
@@ -200,6 +307,43 @@ mod tests {
         assert!(a.path.join("samples").is_dir() && a.path.join("checkpoints").is_dir());
         assert!(a.name().contains("-mlp-gan-"));
         assert_eq!(RunDir::open(&a.path).unwrap(), a);
+    }
+
+    #[test]
+    fn a_run_lock_excludes_a_second_holder_and_is_released_on_drop() {
+        let root = std::env::temp_dir().join(format!("gan_lab_lock_{}", std::process::id()));
+        let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
+        let lock = run.lock().unwrap();
+        let err = run.lock().unwrap_err().to_string();
+        assert!(err.contains("being trained by process"), "{err}");
+        drop(lock);
+        let _again = run.lock().unwrap();
+        std::fs::write(run.path.join(".lock"), "999999999").unwrap();
+        drop(_again);
+        std::fs::write(run.path.join(".lock"), "999999999").unwrap();
+        run.lock().expect("a stale lock is taken over");
+    }
+
+    #[test]
+    fn only_complete_checkpoints_count_and_pruning_keeps_generators() {
+        let root = std::env::temp_dir().join(format!("gan_lab_ckpts_{}", std::process::id()));
+        let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
+        for step in [10, 20, 30] {
+            let d = run.checkpoint_dir(step);
+            std::fs::create_dir_all(&d).unwrap();
+            for f in ["state.json", "generator.mpk", "discriminator.mpk"] {
+                std::fs::write(d.join(f), "x").unwrap();
+            }
+        }
+        std::fs::create_dir_all(run.checkpoint_dir(40)).unwrap();
+        assert_eq!(run.latest_checkpoint().unwrap().unwrap().0, 30);
+        run.prune_checkpoints(2).unwrap();
+        assert!(!run.checkpoint_dir(10).join("state.json").exists());
+        assert!(run.checkpoint_dir(10).join("generator.mpk").exists());
+        assert!(run.checkpoint_dir(20).join("state.json").exists());
+        std::fs::create_dir_all(run.path.join("checkpoints/.tmp-step-0000050-1")).unwrap();
+        run.clean_temporaries().unwrap();
+        assert!(!run.path.join("checkpoints/.tmp-step-0000050-1").exists());
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //! One step = `d_steps` discriminator updates, then one generator update through the updated D,
 //! reusing the last D step's fake batch (the PyTorch DCGAN tutorial's order).
 
+mod checkpoint;
+mod health;
 mod optim;
 mod progress;
 
+pub use health::{alarms, mean_pairwise_distance, relative_change};
+pub use checkpoint::{changed_fields, resume_point, TrainState, CHECKPOINT_FORMAT};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
 pub use progress::{format_duration, progress_line};
 
@@ -16,11 +20,9 @@ use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
-use burn::module::Module;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -31,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::loss::{discriminator_loss, generator_loss};
 use crate::model::{Discriminator, Generator};
 use crate::report::{display_scale, ImageGrid};
-use crate::run::{unix_now, write_json, write_metrics, MetricsRow, PlatformRecord, RunDir, Summary};
+use crate::run::{unix_now, write_json, write_metrics, MetricsRow, PlatformRecord, RunDir, RunLock, Summary};
 
 /// What one `train_steps` / `train_for` call did.
 #[derive(Debug, Clone)]
@@ -74,14 +76,29 @@ pub struct Session<B: AutodiffBackend> {
     d_updates: u64,
     history: Vec<MetricsRow>,
     run: Option<RunDir>,
+    _lock: Option<RunLock>,
     platform: PlatformRecord,
     interval: Interval,
     stats_acc: Option<Tensor<B::InnerBackend, 1>>,
     train_seconds: f64,
     last_sample: Option<PathBuf>,
     last_checkpoint: Option<(u64, PathBuf)>,
+    /// Generator weights before the update that closes the current logging interval.
+    g_before_last: Option<Vec<f32>>,
+    /// Mean pairwise distance of `sample_count` fixed real training images.
+    real_diversity: f64,
     /// Print a progress line at every logged step.
     pub verbose: bool,
+}
+
+/// burn's backends keep one random generator per process (weight init and dropout draw from it).
+/// Sessions hold this lock from seeding until their draws are done, so two sessions in one
+/// process (e.g. parallel tests, or two notebooks cells' threads) cannot interleave draws and
+/// each stays reproducible.
+static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn backend_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    BACKEND_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn seed_mix(seed: u64, salt: u64) -> u64 {
@@ -125,9 +142,36 @@ fn momentum_at(cfg: &OptimizerConfig, epoch: u64) -> Option<f64> {
 }
 
 impl<B: AutodiffBackend> Session<B> {
-    /// Validates `cfg`, loads its data, builds the models and, when `run` is given, records the
-    /// platform there.
+    /// Validates `cfg`, loads its data, builds the models and, when `run` is given, takes the
+    /// run's lock and records the platform there.
     pub fn new(cfg: ExperimentConfig, device: B::Device, platform: PlatformRecord, run: Option<RunDir>) -> Result<Self> {
+        let lock = run.as_ref().map(|r| r.lock()).transpose()?;
+        if let Some(run) = &run {
+            write_json(&run.platform_path(), &platform)?;
+        }
+        Self::build(cfg, device, platform, run, lock)
+    }
+
+    /// Reopens a run directory to train it further: its config.json, and its latest complete
+    /// checkpoint when there is one (otherwise training starts again from step 0). Temporary files
+    /// left by a killed process are removed.
+    pub fn open(run: RunDir, device: B::Device, platform: PlatformRecord) -> Result<Self> {
+        let lock = run.lock()?;
+        run.clean_temporaries()?;
+        let (cfg, checkpoint) = resume_point(&run)?;
+        if !run.platform_path().exists() {
+            write_json(&run.platform_path(), &platform)?;
+        }
+        let mut session = Self::build(cfg, device, platform, Some(run), Some(lock))?;
+        if let Some(dir) = checkpoint {
+            // A corrupted record can make burn's deserialisation panic: that is a bad file too.
+            let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.load_checkpoint(&dir)));
+            loaded.map_err(|_| Error::bad_file(&dir, "the checkpoint is corrupt (its records could not be decoded)"))??;
+        }
+        Ok(session)
+    }
+
+    fn build(cfg: ExperimentConfig, device: B::Device, platform: PlatformRecord, run: Option<RunDir>, lock: Option<RunLock>) -> Result<Self> {
         cfg.validate()?;
         let data = data::load(&cfg.data)?;
         let split = Split::new(data.len(), cfg.data.holdout_fraction);
@@ -142,18 +186,22 @@ impl<B: AutodiffBackend> Session<B> {
                 ),
             });
         }
+        let rng_guard = backend_rng_lock();
         B::seed(&device, cfg.seed);
         let g = Generator::new(&cfg, &device);
         let d = Discriminator::new(&cfg, &device);
+        drop(rng_guard);
         let g_rule = LabOptim::new(&cfg.g_optimizer);
         let d_rule = LabOptim::new(&cfg.d_optimizer);
         let mut fixed_rng = ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 1));
         let fixed_noise = noise(&mut fixed_rng, cfg.train.sample_count, cfg.train.latent_size, cfg.train.latent_distribution);
         let batcher = Batcher::new(split.train.clone(), seed_mix(cfg.seed, 2), DataCursor { epoch: 0, position: 0 });
-        if let Some(run) = &run {
-            write_json(&run.platform_path(), &platform)?;
-        }
+        let reference: Vec<usize> = split.train.iter().copied().take(cfg.train.sample_count).collect();
+        let real_diversity = mean_pairwise_distance(&data.batch_chw(&reference), reference.len());
         Ok(Session {
+            g_before_last: None,
+            real_diversity,
+            _lock: lock,
             noise_rng: ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 3)),
             g_opt: NetOptimizer::from(g_rule.clone()),
             d_opt: NetOptimizer::from(d_rule.clone()),
@@ -215,6 +263,11 @@ impl<B: AutodiffBackend> Session<B> {
         self.d.as_ref().expect("discriminator present between steps")
     }
 
+    /// Every float parameter of (generator, discriminator), for exact comparisons.
+    pub fn parameters(&self) -> (Vec<f32>, Vec<f32>) {
+        (crate::model::flat_parameters(self.generator()), crate::model::flat_parameters(self.discriminator()))
+    }
+
     fn real_batch(&mut self) -> Tensor<B, 4> {
         let idx = self.batcher.next_batch(self.cfg.train.batch_size);
         let [c, h, w] = self.cfg.image_shape();
@@ -232,6 +285,7 @@ impl<B: AutodiffBackend> Session<B> {
     fn train_step(&mut self) {
         // Dropout masks come from the backend RNG: seeding it per step makes a resumed run draw
         // the same masks as an uninterrupted one.
+        let _rng_guard = backend_rng_lock();
         B::seed(&self.device, seed_mix(self.cfg.seed, 1000 + self.step));
         let momentum_epoch = self.batcher.cursor.epoch;
         if let Some(m) = momentum_at(&self.cfg.d_optimizer, momentum_epoch) {
@@ -239,6 +293,9 @@ impl<B: AutodiffBackend> Session<B> {
         }
         if let Some(m) = momentum_at(&self.cfg.g_optimizer, momentum_epoch) {
             self.g_rule.set_momentum(m);
+        }
+        if (self.step + 1) % self.cfg.train.log_every == 0 {
+            self.g_before_last = Some(crate::model::flat_parameters(self.generator()));
         }
         let batch = self.cfg.train.batch_size;
         let g = self.g.take().expect("generator present");
@@ -318,11 +375,15 @@ impl<B: AutodiffBackend> Session<B> {
                     };
                     println!("{}", progress_line(&row, target, eta));
                 }
-                if !(row.d_loss.is_finite() && row.g_loss.is_finite()) {
+                if row.alarms.contains("non_finite") {
                     self.write_summary()?;
+                    let kept = match &self.last_checkpoint {
+                        Some((step, _)) => format!("the last good checkpoint (step {step}) is kept"),
+                        None => "no checkpoint was written before it".into(),
+                    };
                     return Err(Error::Diverged {
                         step: self.step,
-                        what: format!("d_loss = {}, g_loss = {}", row.d_loss, row.g_loss),
+                        what: format!("d_loss = {}, g_loss = {}, generator update = {}; {kept}", row.d_loss, row.g_loss, row.g_update),
                     });
                 }
             }
@@ -333,9 +394,8 @@ impl<B: AutodiffBackend> Session<B> {
                 self.save_checkpoint()?;
             }
         }
-        if self.interval.steps > 0 {
-            self.log_row()?;
-        }
+        // The open logging interval carries over to the next chunk (and into checkpoints), so
+        // chunked and resumed training log exactly the rows uninterrupted training logs.
         let sample = self.save_sample()?;
         let checkpoint = self.save_checkpoint()?;
         self.write_summary()?;
@@ -359,7 +419,13 @@ impl<B: AutodiffBackend> Session<B> {
         };
         let k = self.interval.steps.max(1) as f64;
         let secs = self.interval.seconds.max(1e-12);
-        let row = MetricsRow {
+        let g_update = match self.g_before_last.take() {
+            Some(before) => relative_change(&before, &crate::model::flat_parameters(self.generator())),
+            None => f64::NAN,
+        };
+        let samples = self.fixed_samples()?;
+        let diversity = mean_pairwise_distance(&samples, self.cfg.train.sample_count) / self.real_diversity.max(1e-12);
+        let mut row = MetricsRow {
             step: self.step,
             epoch: self.batcher.epochs(),
             d_loss: sums[0] as f64 / k,
@@ -372,7 +438,11 @@ impl<B: AutodiffBackend> Session<B> {
             images_per_s: k * self.cfg.train.batch_size as f64 / secs,
             train_s: self.train_seconds,
             wall_unix: unix_now(),
+            g_update,
+            diversity,
+            alarms: String::new(),
         };
+        row.alarms = alarms(&self.cfg.health, &self.history, &row).join(",");
         self.interval = Interval::default();
         self.history.push(row.clone());
         if let Some(run) = &self.run {
@@ -403,34 +473,6 @@ impl<B: AutodiffBackend> Session<B> {
             self.sample_grid()?.save(&path)?;
             self.last_sample = Some(path.clone());
         }
-        Ok(Some(path))
-    }
-
-    fn save_checkpoint(&mut self) -> Result<Option<PathBuf>> {
-        let Some(run) = &self.run else { return Ok(None) };
-        if let Some((step, path)) = &self.last_checkpoint {
-            if *step == self.step {
-                return Ok(Some(path.clone()));
-            }
-        }
-        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        let mut generator_file = None;
-        for part in ["generator", "discriminator"] {
-            let stem = run.checkpoint_stem(self.step, part);
-            let tmp = stem.with_file_name(format!(".tmp-{part}-{}", std::process::id()));
-            let result = match part {
-                "generator" => self.generator().clone().save_file(tmp.clone(), &recorder),
-                _ => self.discriminator().clone().save_file(tmp.clone(), &recorder),
-            };
-            result.map_err(|e| Error::Other(format!("{}: saving the {part} failed: {e:?}", stem.display())))?;
-            let final_path = stem.with_extension("mpk");
-            std::fs::rename(tmp.with_extension("mpk"), &final_path).map_err(|e| Error::io(&final_path, e))?;
-            if part == "generator" {
-                generator_file = Some(final_path);
-            }
-        }
-        let path = generator_file.expect("generator saved");
-        self.last_checkpoint = Some((self.step, path.clone()));
         Ok(Some(path))
     }
 

@@ -1,0 +1,96 @@
+//! Training-health alarms, evaluated at every logged step from numbers that are deterministic
+//! (so resumed runs raise exactly the alarms uninterrupted runs raise).
+
+use crate::config::HealthConfig;
+use crate::run::MetricsRow;
+
+/// Mean Euclidean distance over all pairs of the `n` vectors in `x` (each `x.len() / n` long).
+pub fn mean_pairwise_distance(x: &[f32], n: usize) -> f64 {
+    if n < 2 {
+        return 0.0;
+    }
+    let dim = x.len() / n;
+    let mut total = 0.0f64;
+    for i in 0..n {
+        let a = &x[i * dim..(i + 1) * dim];
+        for j in i + 1..n {
+            let b = &x[j * dim..(j + 1) * dim];
+            let d2: f32 = a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum();
+            total += (d2 as f64).sqrt();
+        }
+    }
+    total / (n * (n - 1) / 2) as f64
+}
+
+/// Relative L2 change ‖after − before‖ / ‖before‖.
+pub fn relative_change(before: &[f32], after: &[f32]) -> f64 {
+    let diff: f64 = before.iter().zip(after).map(|(a, b)| ((b - a) as f64).powi(2)).sum();
+    let norm: f64 = before.iter().map(|a| (*a as f64).powi(2)).sum();
+    (diff / norm.max(f64::MIN_POSITIVE)).sqrt()
+}
+
+/// The alarms for `row`, given the rows logged before it. Names, comma-separated in metrics.
+pub fn alarms(cfg: &HealthConfig, previous: &[MetricsRow], row: &MetricsRow) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !(row.d_loss.is_finite() && row.g_loss.is_finite() && row.g_update.is_finite()) {
+        out.push("non_finite");
+    }
+    let k = cfg.patience.max(1) as usize;
+    let recent = previous.iter().rev().take(k - 1).chain(std::iter::once(row));
+    if previous.len() + 1 >= k && recent.clone().all(|r| r.d_fake < cfg.d_fake_floor) {
+        out.push("d_winning");
+    }
+    if row.g_update < cfg.min_g_update {
+        out.push("g_stalled");
+    }
+    if row.diversity < cfg.min_diversity {
+        out.push("low_diversity");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(d_fake: f64, g_update: f64, diversity: f64) -> MetricsRow {
+        MetricsRow {
+            step: 1, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.9, d_fake, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0,
+            images_per_s: 1.0, train_s: 1.0, wall_unix: 0.0, g_update, diversity, alarms: String::new(),
+        }
+    }
+
+    #[test]
+    fn pairwise_distance_matches_a_hand_computed_example() {
+        // (0,0), (3,4), (0,4): distances 5, 3, 4 → mean 4.
+        assert!((mean_pairwise_distance(&[0.0, 0.0, 3.0, 4.0, 0.0, 4.0], 3) - 4.0).abs() < 1e-9);
+        assert_eq!(mean_pairwise_distance(&[1.0, 1.0], 1), 0.0);
+    }
+
+    #[test]
+    fn relative_change_is_scale_free() {
+        assert!((relative_change(&[3.0, 4.0], &[3.0, 4.5]) - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_discriminator_wins_only_after_patience_rows_below_the_floor() {
+        let cfg = HealthConfig::default();
+        let low = row(0.001, 1e-3, 1.0);
+        let history = vec![low.clone(); cfg.patience as usize - 2];
+        assert!(!alarms(&cfg, &history, &low).contains(&"d_winning"));
+        let history = vec![low.clone(); cfg.patience as usize - 1];
+        assert!(alarms(&cfg, &history, &low).contains(&"d_winning"));
+        let mut mixed = history.clone();
+        mixed[cfg.patience as usize - 2] = row(0.5, 1e-3, 1.0);
+        assert!(!alarms(&cfg, &mixed, &low).contains(&"d_winning"));
+    }
+
+    #[test]
+    fn stalled_generators_collapsed_samples_and_nans_raise_their_alarms() {
+        let cfg = HealthConfig::default();
+        assert_eq!(alarms(&cfg, &[], &row(0.4, 0.0, 1.0)), vec!["g_stalled"]);
+        assert_eq!(alarms(&cfg, &[], &row(0.4, 1e-3, 0.01)), vec!["low_diversity"]);
+        assert!(alarms(&cfg, &[], &row(0.4, f64::NAN, 1.0)).contains(&"non_finite"));
+        assert!(alarms(&cfg, &[], &row(0.4, 1e-3, 1.0)).is_empty());
+    }
+}

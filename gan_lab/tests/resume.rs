@@ -1,0 +1,195 @@
+//! Nothing lost: resumed training is bit-identical to uninterrupted training, a kill -9 at any
+//! moment leaves a run that opens, lists and resumes, and a changed configuration is refused.
+
+use gan_lab::config::{preset, ExperimentConfig};
+use gan_lab::platform::{AnySession, BackendKind};
+use gan_lab::run::{MetricsRow, RunDir, RunTable};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+fn temp_root(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan_lab_resume_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// dcgan28 (BatchNorm + dropout + Adam) shrunk; checkpoints fall mid-way through a log interval.
+fn small(name: &str) -> ExperimentConfig {
+    let mut cfg = preset(name).unwrap();
+    cfg.train.batch_size = 8;
+    cfg.data.limit = Some(64);
+    cfg.train.log_every = 3;
+    cfg.train.sample_every = 4;
+    cfg.train.checkpoint_every = 5;
+    cfg.train.sample_count = 4;
+    cfg
+}
+
+/// The rows without the timing columns, which legitimately differ.
+fn numbers(rows: &[MetricsRow]) -> Vec<[f64; 7]> {
+    rows.iter().map(|r| [r.step as f64, r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.lr_g]).collect()
+}
+
+fn straight_versus_resumed(preset_name: &str, first: u64, second: u64) {
+    let root = temp_root(preset_name);
+    let cfg = small(preset_name);
+
+    let straight_dir = RunDir::create(&root, &cfg).unwrap();
+    let mut straight = AnySession::new(cfg.clone(), BackendKind::Flex, None, Some(straight_dir)).unwrap();
+    straight.set_verbose(false);
+    straight.train_steps(first + second).unwrap();
+
+    let resumed_dir = RunDir::create(&root, &cfg).unwrap();
+    let mut part = AnySession::new(cfg.clone(), BackendKind::Flex, None, Some(resumed_dir.clone())).unwrap();
+    part.set_verbose(false);
+    part.train_steps(first).unwrap();
+    drop(part);
+    let mut resumed = AnySession::open(resumed_dir, BackendKind::Flex, None).unwrap();
+    resumed.set_verbose(false);
+    assert_eq!(resumed.step(), first);
+    resumed.train_steps(second).unwrap();
+
+    assert_eq!(numbers(straight.history()), numbers(resumed.history()), "{preset_name}: metric rows");
+    assert!(!straight.history().is_empty());
+    let (sg, sd) = straight.parameters();
+    let (rg, rd) = resumed.parameters();
+    assert!(sg == rg && sd == rd, "{preset_name}: weights differ after resume");
+    assert_eq!(straight.fixed_samples().unwrap(), resumed.fixed_samples().unwrap(), "{preset_name}: samples");
+}
+
+#[test]
+fn resuming_a_dcgan_is_bit_identical_to_training_straight_through() {
+    straight_versus_resumed("dcgan28", 7, 6);
+}
+
+#[test]
+fn resuming_the_sgd_maxout_gan_is_bit_identical_to_training_straight_through() {
+    straight_versus_resumed("goodfellow2014-mnist", 5, 7);
+}
+
+#[test]
+fn a_checkpoint_of_another_configuration_is_refused_naming_the_changed_fields() {
+    let root = temp_root("changed");
+    let cfg = small("mlp-gan");
+    let run = RunDir::create(&root, &cfg).unwrap();
+    let mut s = AnySession::new(cfg.clone(), BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    s.train_steps(5).unwrap();
+    drop(s);
+    let mut changed = cfg.clone();
+    changed.train.batch_size = 16;
+    changed.seed = 9;
+    std::fs::write(run.config_path(), changed.to_json()).unwrap();
+    let err = AnySession::open(run, BackendKind::Flex, None).err().unwrap().to_string();
+    assert!(err.contains("another configuration") && err.contains("seed, train.batch_size"), "{err}");
+}
+
+#[test]
+fn a_truncated_checkpoint_file_is_an_error_naming_it() {
+    let root = temp_root("truncated");
+    let cfg = small("mlp-gan");
+    let run = RunDir::create(&root, &cfg).unwrap();
+    let mut s = AnySession::new(cfg, BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    s.train_steps(5).unwrap();
+    drop(s);
+    let g = run.checkpoint_dir(5).join("generator.mpk");
+    let bytes = std::fs::read(&g).unwrap();
+    std::fs::write(&g, &bytes[..bytes.len() / 2]).unwrap();
+    let err = AnySession::open(run, BackendKind::Flex, None).err().unwrap().to_string();
+    assert!(err.contains("generator.mpk") && err.contains("not a readable generator checkpoint"), "{err}");
+}
+
+/// A tiny deterministic generator of kill delays.
+fn delays(n: usize) -> Vec<Duration> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Duration::from_millis(150 + x % 2200)
+        })
+        .collect()
+}
+
+#[test]
+fn kill_9_at_random_moments_leaves_runs_that_open_list_and_resume() {
+    let root = temp_root("kill");
+    let runs = root.join("runs");
+    let bin = env!("CARGO_BIN_EXE_gan-lab");
+    let trials = delays(12);
+    for delay in &trials {
+        let mut child = Command::new(bin)
+            .args(["train", "--preset", "mlp-gan", "--limit", "256", "--batch-size", "16", "--steps", "1000000"])
+            .args(["--log-every", "2", "--sample-every", "3", "--checkpoint-every", "4", "--quiet", "--threads", "1"])
+            .arg("--runs-dir")
+            .arg(&runs)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(*delay);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let table = RunTable::load(&runs).unwrap();
+    assert!(table.problems.is_empty(), "{:?}", table.problems);
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(table.len(), trials.len());
+    assert_eq!(dirs.len(), trials.len());
+    let mut resumed_from_checkpoint = 0;
+    for dir in dirs {
+        let run = RunDir::open(&dir).unwrap();
+        let before = run.latest_checkpoint().unwrap().map_or(0, |(s, _)| s);
+        resumed_from_checkpoint += usize::from(before > 0);
+        let out = Command::new(bin).args(["resume", dir.to_str().unwrap(), "--steps", "2", "--quiet"]).output().unwrap();
+        assert!(out.status.success(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+        let (after, _) = run.latest_checkpoint().unwrap().unwrap();
+        assert_eq!(after, before + 2, "{}", dir.display());
+    }
+    assert!(resumed_from_checkpoint >= trials.len() / 2, "most kills land after the first checkpoint");
+}
+
+#[test]
+fn processes_training_into_the_same_runs_folder_never_collide() {
+    let runs = temp_root("concurrent").join("runs");
+    let bin = env!("CARGO_BIN_EXE_gan-lab");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(bin)
+                .args(["train", "--preset", "mlp-gan", "--limit", "64", "--batch-size", "8", "--steps", "4", "--log-every", "2"])
+                .args(["--quiet", "--threads", "1", "--runs-dir"])
+                .arg(&runs)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+        })
+        .collect();
+    for c in children {
+        let out = c.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let table = RunTable::load(&runs).unwrap();
+    assert_eq!(table.len(), 4);
+    let status = table.frame.column("status").unwrap().str().unwrap().clone();
+    assert!((0..4).all(|i| status.get(i) == Some("ok")));
+}
+
+#[test]
+fn a_run_directory_with_a_missing_file_gives_a_clear_error() {
+    let root = temp_root("missing");
+    let cfg = small("mlp-gan");
+    let run = RunDir::create(&root, &cfg).unwrap();
+    std::fs::remove_file(run.config_path()).unwrap();
+    let err = RunDir::open(&run.path).unwrap_err().to_string();
+    assert!(err.contains("config.json is missing"), "{err}");
+    let run = RunDir::create(&root, &cfg).unwrap();
+    let mut s = AnySession::new(cfg, BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    s.train_steps(5).unwrap();
+    drop(s);
+    std::fs::remove_file(run.checkpoint_dir(5).join("d_optim.mpk")).unwrap();
+    let err = AnySession::open(run, BackendKind::Flex, None).err().unwrap().to_string();
+    assert!(err.contains("d_optim.mpk"), "{err}");
+}
