@@ -14,16 +14,21 @@
 //! | [`train`] | `Session`, the optimisers, progress lines — `engine` feature |
 //! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
 //! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable` |
+//! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
 //! | [`report`] | sample grids as PNG |
+//! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
 //! | [`error`] | the one error type |
 
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod metrics;
 pub mod prelude;
 pub mod report;
 pub mod run;
 
+#[cfg(feature = "engine")]
+pub mod bench;
 #[cfg(feature = "engine")]
 pub mod loss;
 #[cfg(feature = "engine")]

@@ -229,6 +229,14 @@ impl AnySession {
     pub fn run_dir(&self) -> Option<&RunDir> {
         each!(self, s => s.run_dir())
     }
+    /// Scores the current generator on `n` samples (see [`Session::evaluate`]).
+    pub fn evaluate(&mut self, n: usize) -> Result<crate::run::QualityRow> {
+        each!(self, s => s.evaluate(n))
+    }
+    /// Every quality row recorded so far.
+    pub fn quality(&self) -> &[crate::run::QualityRow] {
+        each!(self, s => s.quality())
+    }
     /// Every float parameter of (generator, discriminator).
     pub fn parameters(&self) -> (Vec<f32>, Vec<f32>) {
         each!(self, s => s.parameters())

@@ -29,6 +29,22 @@ enum Command {
     Train(TrainArgs),
     /// Continue a run from its latest checkpoint: N more steps (or M more minutes).
     Resume(ResumeArgs),
+    /// Measure training throughput: full steps on in-memory data, warm-up excluded.
+    Bench(BenchArgs),
+    /// Feature networks for the quality metrics: train one (reproducibly) or check one.
+    Features {
+        #[command(subcommand)]
+        command: FeaturesCommand,
+    },
+    /// Score a run's latest checkpoint: FLD, KID, precision/recall, density/coverage, class
+    /// coverage, memorisation check; appended to the run's quality.parquet.
+    Eval {
+        /// The run directory.
+        run: PathBuf,
+        /// Generated samples (and as many real images).
+        #[arg(long, default_value_t = 10000)]
+        n: usize,
+    },
     /// One row per run directory under DIR, as a table.
     Runs {
         /// Folder holding run directories.
@@ -111,6 +127,65 @@ struct ResumeArgs {
     quiet: bool,
 }
 
+#[derive(Subcommand)]
+enum FeaturesCommand {
+    /// Train the feature network of a labelled shipped dataset (seeded) and write its weights and
+    /// card next to the data.
+    Train {
+        /// mnist10k, fashion-mnist-test10k, noto-emoji-32 or twemoji-64.
+        #[arg(long, required_unless_present = "all")]
+        dataset: Option<String>,
+        /// Every labelled shipped dataset.
+        #[arg(long, conflicts_with = "dataset")]
+        all: bool,
+        #[arg(long, default_value_t = 4)]
+        epochs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// The metrics for real vs real, and real vs noised and blurred real at 3 levels each.
+    Check {
+        #[arg(long)]
+        dataset: String,
+        /// Images per side.
+        #[arg(long, default_value_t = 2000)]
+        n: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Presets to measure (repeatable; default: dcgan28 and mlp-gan).
+    #[arg(long = "preset")]
+    presets: Vec<String>,
+    /// Batch sizes (repeatable; default 64).
+    #[arg(long = "batch")]
+    batches: Vec<usize>,
+    /// Backends (repeatable; default flex).
+    #[arg(long = "backend")]
+    backends: Vec<String>,
+    /// CPU threads (one value per process: rayon's pool is fixed once started).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Untimed steps before measuring.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Timed repetitions.
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Steps per repetition.
+    #[arg(long, default_value_t = 5)]
+    steps: u64,
+    /// table (default) or csv.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Also write the rows to this parquet file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -137,6 +212,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Train(args) => train(args),
         Command::Resume(args) => resume(args),
+        Command::Bench(args) => bench(args),
+        Command::Features { command } => features(command),
+        Command::Eval { run, n } => eval(&run, n),
         Command::Runs { dir } => runs(&dir),
     }
 }
@@ -256,6 +334,112 @@ fn train(args: TrainArgs) -> Result<()> {
     let mut session = AnySession::new(cfg, backend, price, Some(run.clone()))?;
     session.set_verbose(!args.quiet);
     train_and_report(&mut session, steps, args.minutes)
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    use gan_lab::bench::{bench_csv, bench_frame, bench_one, write_bench, BenchPlan};
+    set_threads(args.threads)?;
+    if args.format != "table" && args.format != "csv" {
+        return Err(Error::Other(format!("--format must be table or csv, got '{}'", args.format)));
+    }
+    let or = |v: Vec<String>, d: &[&str]| if v.is_empty() { d.iter().map(|s| s.to_string()).collect() } else { v };
+    let presets = or(args.presets, &["dcgan28", "mlp-gan"]);
+    let backends: Vec<BackendKind> = or(args.backends, &["flex"]).iter().map(|b| BackendKind::parse(b)).collect::<Result<_>>()?;
+    let batches = if args.batches.is_empty() { vec![64] } else { args.batches };
+    for p in &presets {
+        preset(p)?;
+    }
+    for b in &backends {
+        b.check()?;
+    }
+    let plan = BenchPlan { warmup_steps: args.warmup, reps: args.reps, steps_per_rep: args.steps };
+    let mut rows = Vec::new();
+    for p in &presets {
+        for &batch in &batches {
+            for &backend in &backends {
+                let row = bench_one(p, batch, backend, plan)?;
+                if args.format == "table" {
+                    eprintln!("measured {p} batch {batch} on {}: {:.1} images/s", backend.name(), row.images_per_s);
+                }
+                rows.push(row);
+            }
+        }
+    }
+    if args.format == "csv" {
+        print!("{}", bench_csv(&rows));
+    } else {
+        std::env::set_var("POLARS_FMT_MAX_COLS", "20");
+        println!("{}", bench_frame(&rows)?);
+    }
+    if let Some(out) = &args.out {
+        write_bench(out, &rows)?;
+    }
+    Ok(())
+}
+
+fn features(command: FeaturesCommand) -> Result<()> {
+    use gan_lab::metrics::features::{labelled_datasets, native_shape, train_feature_net, FeatureExtractor};
+    match command {
+        FeaturesCommand::Train { dataset, all, epochs, seed, threads } => {
+            set_threads(threads)?;
+            let list: Vec<String> = if all { labelled_datasets().iter().map(|s| s.to_string()).collect() } else { dataset.into_iter().collect() };
+            for d in &list {
+                native_shape(d)?;
+            }
+            for d in list {
+                println!("training the feature network of {d} ({epochs} epochs, seed {seed})");
+                let card = train_feature_net(&d, epochs, seed, true)?;
+                println!(
+                    "{d}: held-out accuracy {:.2}% on {} images; weights sha256 {}",
+                    100.0 * card.heldout_accuracy,
+                    card.heldout_images,
+                    card.weights_sha256
+                );
+            }
+            Ok(())
+        }
+        FeaturesCommand::Check { dataset, n } => {
+            let fx = FeatureExtractor::load(&dataset)?;
+            let (size, channels) = native_shape(&dataset)?;
+            let set = gan_lab::data::load(&gan_lab::config::DataConfig {
+                dataset: dataset.clone(),
+                image_size: size,
+                channels,
+                limit: None,
+                holdout_fraction: 0.1,
+            })?;
+            println!("{} on {dataset}, {n} vs {n} images", fx.name());
+            println!("{:<14} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>6}", "case", "FLD", "KID", "±", "prec", "recall", "dens", "cover", "s");
+            for r in gan_lab::metrics::evaluate::sanity_table(&fx, &set, n)? {
+                let q = r.row;
+                println!(
+                    "{:<14} {:>9.3} {:>9.5} {:>9.5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>6.1}",
+                    r.case, q.fld, q.kid_mean, q.kid_std, q.precision, q.recall, q.density, q.coverage, q.eval_s
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn eval(run: &std::path::Path, n: usize) -> Result<()> {
+    let run = RunDir::open(run)?;
+    let backend = match gan_lab::run::read_json::<gan_lab::run::PlatformRecord>(&run.platform_path()) {
+        Ok(p) if BackendKind::parse(&p.backend).is_ok_and(|b| b.check().is_ok()) => BackendKind::parse(&p.backend)?,
+        _ => BackendKind::Flex,
+    };
+    let mut session = AnySession::open(run.clone(), backend, None)?;
+    let row = session.evaluate(n)?;
+    let mut rows = if run.quality_path().is_file() { gan_lab::run::read_quality(&run.quality_path())? } else { Vec::new() };
+    rows.push(row.clone());
+    gan_lab::run::write_quality(&run.quality_path(), &rows)?;
+    println!("step {} | {} {} | real {} ({}) vs fake {} | seed {}", row.step, row.protocol.extractor, row.protocol.layer, row.protocol.n_real, row.protocol.real_split, row.protocol.n_fake, row.protocol.seed);
+    println!("FLD {:.4}  KID {:.5} ± {:.5}", row.fld, row.kid_mean, row.kid_std);
+    println!("precision {:.3}  recall {:.3}  density {:.3}  coverage {:.3}", row.precision, row.recall, row.density, row.coverage);
+    println!("classes hit {:.0}%  KL to uniform {:.3}", 100.0 * row.class_coverage, row.class_kl);
+    println!("nearest training image: samples {:.3}, held-out real {:.3}", row.nn_fake_train, row.nn_real_train);
+    println!("evaluation took {:.1} s (not counted as training time)", row.eval_s);
+    Ok(())
 }
 
 fn runs(dir: &std::path::Path) -> Result<()> {

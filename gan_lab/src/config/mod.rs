@@ -284,9 +284,17 @@ pub struct TrainConfig {
     /// Images in each sample grid (a perfect square reads best: 64 → 8×8).
     #[serde(default = "default_samples")]
     pub sample_count: usize,
+    /// Generated samples scored against as many real images (FLD, KID, precision/recall, …) at
+    /// every checkpoint, when the dataset has a feature network; 0 turns evaluation off.
+    #[serde(default = "default_eval")]
+    pub eval_samples: usize,
     /// Full checkpoints (everything needed to resume) kept; older ones keep only the generator.
     #[serde(default = "default_keep")]
     pub keep_checkpoints: usize,
+}
+
+fn default_eval() -> usize {
+    1000
 }
 
 fn default_keep() -> usize {

@@ -91,6 +91,7 @@ fn train(batch_size: usize, steps: u64) -> TrainConfig {
         sample_every: 500,
         checkpoint_every: 1000,
         sample_count: 64,
+        eval_samples: 1000,
         keep_checkpoints: 2,
     }
 }

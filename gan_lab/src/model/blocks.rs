@@ -80,10 +80,16 @@ impl Init {
             cfg = cfg.with_initializer(init);
         }
         let mut l = cfg.init(device);
-        if self.0.is_some() {
-            l.bias = l.bias.map(|_| Param::from_tensor(Tensor::zeros([d_out], device)));
-        }
+        l.bias = self.bias(l.bias, d_out, device);
         l
+    }
+
+    /// Zero biases under the N(0, std) rule; burn's default otherwise.
+    fn bias<B: Backend>(self, bias: Option<Param<Tensor<B, 1>>>, n: usize, device: &B::Device) -> Option<Param<Tensor<B, 1>>> {
+        match self.0 {
+            Some(_) => bias.map(|_| Param::from_tensor(Tensor::zeros([n], device))),
+            None => bias,
+        }
     }
 
     /// A linear layer initialised by this rule (with bias).
@@ -97,6 +103,19 @@ impl Init {
             bn.gamma = Param::from_tensor(Tensor::random([features], Distribution::Normal(1.0, std), device));
         }
         bn
+    }
+}
+
+/// The part every block shares: BatchNorm (optional) → activation → dropout (optional).
+fn finish<B: Backend, const D: usize>(x: Tensor<B, D>, norm: &Option<BatchNorm<B>>, act: Act, dropout: &Option<Dropout>) -> Tensor<B, D> {
+    let x = match norm {
+        Some(bn) => bn.forward(x),
+        None => x,
+    };
+    let x = act.apply(x);
+    match dropout {
+        Some(d) => d.forward(x),
+        None => x,
     }
 }
 
@@ -126,15 +145,7 @@ impl<B: Backend> DenseBlock<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let mut x = self.linear.forward(x);
-        if let Some(bn) = &self.norm {
-            x = bn.forward(x);
-        }
-        let x = self.act.apply(x);
-        match &self.dropout {
-            Some(d) => d.forward(x),
-            None => x,
-        }
+        finish(self.linear.forward(x), &self.norm, self.act, &self.dropout)
     }
 }
 
@@ -162,11 +173,7 @@ impl<B: Backend> ProjectionBlock<B> {
     pub fn forward(&self, z: Tensor<B, 2>) -> Tensor<B, 4> {
         let [c, h, w] = self.shape;
         let batch = z.dims()[0];
-        let mut x: Tensor<B, 4> = self.linear.forward(z).reshape([batch, c, h, w]);
-        if let Some(bn) = &self.norm {
-            x = bn.forward(x);
-        }
-        self.act.apply(x)
+        finish(self.linear.forward(z).reshape([batch, c, h, w]), &self.norm, self.act, &None)
     }
 }
 
@@ -191,22 +198,12 @@ impl<B: Backend> ConvBlock<B> {
             cfg = cfg.with_initializer(i);
         }
         let mut conv = cfg.init(device);
-        if init.0.is_some() {
-            conv.bias = conv.bias.map(|_| Param::from_tensor(Tensor::zeros([c_out], device)));
-        }
+        conv.bias = init.bias(conv.bias, c_out, device);
         ConvBlock { conv, norm: batch_norm.then(|| init.batch_norm(c_out, device)), dropout: dropout(p_drop), act }
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut x = self.conv.forward(x);
-        if let Some(bn) = &self.norm {
-            x = bn.forward(x);
-        }
-        let x = self.act.apply(x);
-        match &self.dropout {
-            Some(d) => d.forward(x),
-            None => x,
-        }
+        finish(self.conv.forward(x), &self.norm, self.act, &self.dropout)
     }
 }
 
@@ -230,22 +227,12 @@ impl<B: Backend> ConvTransposeBlock<B> {
             cfg = cfg.with_initializer(i);
         }
         let mut conv = cfg.init(device);
-        if init.0.is_some() {
-            conv.bias = conv.bias.map(|_| Param::from_tensor(Tensor::zeros([c_out], device)));
-        }
+        conv.bias = init.bias(conv.bias, c_out, device);
         ConvTransposeBlock { conv, norm: batch_norm.then(|| init.batch_norm(c_out, device)), dropout: dropout(p_drop), act }
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut x = self.conv.forward(x);
-        if let Some(bn) = &self.norm {
-            x = bn.forward(x);
-        }
-        let x = self.act.apply(x);
-        match &self.dropout {
-            Some(d) => d.forward(x),
-            None => x,
-        }
+        finish(self.conv.forward(x), &self.norm, self.act, &self.dropout)
     }
 }
 

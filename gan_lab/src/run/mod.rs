@@ -12,9 +12,11 @@
 //! Every file is written to a temporary name, synced and renamed into place.
 
 mod metrics;
+mod quality;
 mod table;
 
 pub use metrics::{read_metrics, write_metrics, MetricsRow};
+pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use table::RunTable;
 
 use serde::{Deserialize, Serialize};
@@ -179,6 +181,13 @@ impl RunDir {
     }
     pub fn metrics_path(&self) -> PathBuf {
         self.path.join("metrics.parquet")
+    }
+    pub fn quality_path(&self) -> PathBuf {
+        self.path.join("quality.parquet")
+    }
+    /// `checkpoints/best/best.json`: the step and FLD of the generator kept as the best.
+    pub fn best_path(&self) -> PathBuf {
+        self.path.join("checkpoints").join("best").join("best.json")
     }
     pub fn summary_path(&self) -> PathBuf {
         self.path.join("summary.json")

@@ -3,7 +3,7 @@
 use polars::prelude::*;
 use std::path::Path;
 
-use super::{read_json, PlatformRecord, RunDir, Summary};
+use super::{read_json, read_quality, PlatformRecord, QualityRow, RunDir, Summary};
 use crate::config::{Architecture, ExperimentConfig, OptimizerConfig};
 use crate::error::{Error, Result};
 
@@ -36,6 +36,13 @@ struct Columns {
     d_real: Vec<Option<f64>>,
     d_fake: Vec<Option<f64>>,
     cost_usd: Vec<Option<f64>>,
+    fld: Vec<Option<f64>>,
+    kid: Vec<Option<f64>>,
+    precision: Vec<Option<f64>>,
+    recall: Vec<Option<f64>>,
+    coverage: Vec<Option<f64>>,
+    quality_step: Vec<Option<u64>>,
+    quality_protocol: Vec<Option<String>>,
     status: Vec<String>,
 }
 
@@ -57,7 +64,15 @@ fn optimizer(cfg: &ExperimentConfig) -> String {
 }
 
 impl Columns {
-    fn push(&mut self, run: &RunDir, cfg: &ExperimentConfig, platform: Option<PlatformRecord>, summary: Option<Summary>) {
+    fn push(&mut self, run: &RunDir, cfg: &ExperimentConfig, platform: Option<PlatformRecord>, summary: Option<Summary>, quality: Option<QualityRow>) {
+        let q = quality.as_ref();
+        self.fld.push(q.map(|q| q.fld));
+        self.kid.push(q.map(|q| q.kid_mean));
+        self.precision.push(q.map(|q| q.precision));
+        self.recall.push(q.map(|q| q.recall));
+        self.coverage.push(q.map(|q| q.coverage));
+        self.quality_step.push(q.map(|q| q.step));
+        self.quality_protocol.push(q.map(|q| q.protocol.key()));
         self.run.push(run.name());
         self.config.push(cfg.name.clone());
         self.config_hash.push(cfg.hash());
@@ -107,6 +122,13 @@ impl Columns {
             c("d_real", Column::new("".into(), self.d_real)),
             c("d_fake", Column::new("".into(), self.d_fake)),
             c("cost_usd", Column::new("".into(), self.cost_usd)),
+            c("fld", Column::new("".into(), self.fld)),
+            c("kid", Column::new("".into(), self.kid)),
+            c("precision", Column::new("".into(), self.precision)),
+            c("recall", Column::new("".into(), self.recall)),
+            c("coverage", Column::new("".into(), self.coverage)),
+            c("quality_step", Column::new("".into(), self.quality_step)),
+            c("quality_protocol", Column::new("".into(), self.quality_protocol)),
             c("cpu", Column::new("".into(), self.cpu)),
             c("status", Column::new("".into(), self.status)),
         ];
@@ -146,7 +168,17 @@ impl RunTable {
                 },
                 false => None,
             };
-            cols.push(&run, &cfg, platform, summary);
+            let quality = match run.quality_path().is_file() {
+                true => match read_quality(&run.quality_path()) {
+                    Ok(rows) => rows.into_iter().last(),
+                    Err(e) => {
+                        problems.push(e.to_string());
+                        None
+                    }
+                },
+                false => None,
+            };
+            cols.push(&run, &cfg, platform, summary, quality);
         }
         Ok(RunTable { frame: cols.frame()?, problems })
     }
@@ -154,9 +186,9 @@ impl RunTable {
     /// The columns worth reading in a terminal, floats rounded to 4 decimals (the full frame keeps
     /// every column and full precision).
     pub fn compact(&self) -> Result<DataFrame> {
-        const KEEP: [&str; 14] = [
+        const KEEP: [&str; 16] = [
             "run", "config", "dataset", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
-            "cost_usd", "status",
+            "cost_usd", "fld", "quality_protocol", "status",
         ];
         let mut columns = Vec::new();
         for name in KEEP {

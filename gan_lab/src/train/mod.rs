@@ -9,11 +9,13 @@ mod checkpoint;
 mod health;
 mod optim;
 mod progress;
+mod quality;
 
 pub use health::{alarms, mean_pairwise_distance, relative_change};
 pub use checkpoint::{changed_fields, resume_point, TrainState, CHECKPOINT_FORMAT};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
 pub use progress::{format_duration, progress_line};
+pub use quality::BestRecord;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -87,6 +89,10 @@ pub struct Session<B: AutodiffBackend> {
     g_before_last: Option<Vec<f32>>,
     /// Mean pairwise distance of `sample_count` fixed real training images.
     real_diversity: f64,
+    extractor: Option<crate::metrics::features::FeatureExtractor>,
+    real_features: Option<quality::RealFeatures>,
+    quality: Vec<crate::run::QualityRow>,
+    eval_off: bool,
     /// Print a progress line at every logged step.
     pub verbose: bool,
 }
@@ -167,6 +173,7 @@ impl<B: AutodiffBackend> Session<B> {
             // A corrupted record can make burn's deserialisation panic: that is a bad file too.
             let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.load_checkpoint(&dir)));
             loaded.map_err(|_| Error::bad_file(&dir, "the checkpoint is corrupt (its records could not be decoded)"))??;
+            session.restore_quality()?;
         }
         Ok(session)
     }
@@ -199,6 +206,10 @@ impl<B: AutodiffBackend> Session<B> {
         let reference: Vec<usize> = split.train.iter().copied().take(cfg.train.sample_count).collect();
         let real_diversity = mean_pairwise_distance(&data.batch_chw(&reference), reference.len());
         Ok(Session {
+            extractor: None,
+            real_features: None,
+            quality: Vec::new(),
+            eval_off: false,
             g_before_last: None,
             real_diversity,
             _lock: lock,
@@ -392,12 +403,14 @@ impl<B: AutodiffBackend> Session<B> {
             }
             if self.step % self.cfg.train.checkpoint_every == 0 {
                 self.save_checkpoint()?;
+                self.evaluate_checkpoint()?;
             }
         }
         // The open logging interval carries over to the next chunk (and into checkpoints), so
         // chunked and resumed training log exactly the rows uninterrupted training logs.
         let sample = self.save_sample()?;
         let checkpoint = self.save_checkpoint()?;
+        self.evaluate_checkpoint()?;
         self.write_summary()?;
         let done = self.step - from;
         Ok(ChunkReport {

@@ -1,0 +1,143 @@
+//! `gan-lab bench`: full training steps (D step + G step, the preset's exact layers and optimiser)
+//! on data already in memory, warm-up excluded, several repetitions, median and spread.
+
+use polars::prelude::*;
+use std::path::Path;
+
+use crate::config::preset;
+use crate::error::{Error, Result};
+use crate::platform::{cpu_threads, AnySession, BackendKind};
+
+/// One measured (preset, batch, backend, threads) combination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchRow {
+    pub preset: String,
+    pub batch: usize,
+    pub backend: String,
+    pub threads: usize,
+    /// Median over repetitions.
+    pub images_per_s: f64,
+    pub min_images_per_s: f64,
+    pub max_images_per_s: f64,
+    pub reps: usize,
+    pub steps_per_rep: u64,
+    /// Median milliseconds per training step.
+    pub ms_per_step: f64,
+}
+
+/// How much to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchPlan {
+    pub warmup_steps: u64,
+    pub reps: usize,
+    pub steps_per_rep: u64,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Measures one combination. Logging, sampling and checkpoints are off; data loading and model
+/// construction are outside the timed region.
+pub fn bench_one(preset_name: &str, batch: usize, backend: BackendKind, plan: BenchPlan) -> Result<BenchRow> {
+    if plan.reps == 0 || plan.steps_per_rep == 0 {
+        return Err(Error::Other(format!("bench needs ≥ 1 repetition of ≥ 1 step, got {} × {}", plan.reps, plan.steps_per_rep)));
+    }
+    let mut cfg = preset(preset_name)?;
+    cfg.train.batch_size = batch;
+    cfg.train.log_every = u64::MAX;
+    cfg.train.sample_every = u64::MAX;
+    cfg.train.checkpoint_every = u64::MAX;
+    let mut session = AnySession::new(cfg, backend, None, None)?;
+    session.set_verbose(false);
+    if plan.warmup_steps > 0 {
+        session.train_steps(plan.warmup_steps)?;
+    }
+    let mut rates = Vec::with_capacity(plan.reps);
+    for _ in 0..plan.reps {
+        let r = session.train_steps(plan.steps_per_rep)?;
+        rates.push(r.images_per_s);
+    }
+    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = rates.iter().copied().fold(0.0, f64::max);
+    let med = median(&mut rates);
+    Ok(BenchRow {
+        preset: preset_name.into(),
+        batch,
+        backend: backend.name().into(),
+        threads: cpu_threads(),
+        images_per_s: med,
+        min_images_per_s: min,
+        max_images_per_s: max,
+        reps: plan.reps,
+        steps_per_rep: plan.steps_per_rep,
+        ms_per_step: 1000.0 * batch as f64 / med,
+    })
+}
+
+/// The rows as a DataFrame.
+pub fn bench_frame(rows: &[BenchRow]) -> Result<DataFrame> {
+    let f = |name: &str, g: fn(&BenchRow) -> f64| Column::new(name.into(), rows.iter().map(g).collect::<Vec<f64>>());
+    let u = |name: &str, g: fn(&BenchRow) -> u64| Column::new(name.into(), rows.iter().map(g).collect::<Vec<u64>>());
+    let columns = vec![
+        Column::new("preset".into(), rows.iter().map(|r| r.preset.clone()).collect::<Vec<_>>()),
+        u("batch", |r| r.batch as u64),
+        Column::new("backend".into(), rows.iter().map(|r| r.backend.clone()).collect::<Vec<_>>()),
+        u("threads", |r| r.threads as u64),
+        f("images_per_s", |r| r.images_per_s),
+        f("min_images_per_s", |r| r.min_images_per_s),
+        f("max_images_per_s", |r| r.max_images_per_s),
+        f("ms_per_step", |r| r.ms_per_step),
+        u("reps", |r| r.reps as u64),
+        u("steps_per_rep", |r| r.steps_per_rep),
+    ];
+    DataFrame::new(rows.len(), columns).map_err(|e| Error::table("building the bench table", e))
+}
+
+/// CSV with a header row (`preset,batch,backend,threads,images_per_s,…`).
+pub fn bench_csv(rows: &[BenchRow]) -> String {
+    let mut out = String::from("preset,batch,backend,threads,images_per_s,min_images_per_s,max_images_per_s,ms_per_step,reps,steps_per_rep\n");
+    for r in rows {
+        out += &format!(
+            "{},{},{},{},{:.2},{:.2},{:.2},{:.2},{},{}\n",
+            r.preset, r.batch, r.backend, r.threads, r.images_per_s, r.min_images_per_s, r.max_images_per_s, r.ms_per_step, r.reps, r.steps_per_rep
+        );
+    }
+    out
+}
+
+/// Writes the rows as parquet, atomically.
+pub fn write_bench(path: &Path, rows: &[BenchRow]) -> Result<()> {
+    let mut df = bench_frame(rows)?;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
+    crate::run::write_atomic(path, buf.get_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn a_bench_of_the_mlp_reference_measures_a_positive_rate_and_prints_csv() {
+        let plan = BenchPlan { warmup_steps: 1, reps: 3, steps_per_rep: 2 };
+        let row = bench_one("mlp-gan", 16, BackendKind::Flex, plan).unwrap();
+        assert!(row.images_per_s > 0.0 && row.min_images_per_s <= row.images_per_s && row.images_per_s <= row.max_images_per_s);
+        let csv = bench_csv(&[row]);
+        assert!(csv.starts_with("preset,batch,backend,threads,images_per_s"));
+        assert!(csv.lines().nth(1).unwrap().starts_with("mlp-gan,16,flex,"));
+        assert!(bench_one("mlp-gan", 16, BackendKind::Flex, BenchPlan { reps: 0, ..plan }).is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! `quality.parquet`: one row per evaluation of a run's generator, every number stored with the
+//! protocol that produced it (extractor and weights hash, layer, sample counts, real split, seed).
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Cursor;
+use std::path::Path;
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+
+/// How a quality number was measured. Numbers with different protocols are not comparable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Protocol {
+    /// `lenet-<dataset>@<sha256 prefix>`.
+    pub extractor: String,
+    pub layer: String,
+    pub n_real: usize,
+    pub n_fake: usize,
+    /// `holdout` (the fixed held-out split) or `all` (every image of the dataset).
+    pub real_split: String,
+    /// Seed of the generated samples and of KID's subsets.
+    pub seed: u64,
+}
+
+impl Protocol {
+    /// One string that is equal exactly when two protocols are.
+    pub fn key(&self) -> String {
+        format!("{} {} real={}:{} fake={} seed={}", self.extractor, self.layer, self.real_split, self.n_real, self.n_fake, self.seed)
+    }
+}
+
+/// One evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityRow {
+    pub step: u64,
+    /// Fréchet distance in the feature network's space (FID with our extractor).
+    pub fld: f64,
+    pub kid_mean: f64,
+    pub kid_std: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub density: f64,
+    pub coverage: f64,
+    /// Fraction of classes predicted at least once among the samples.
+    pub class_coverage: f64,
+    /// KL(predicted class histogram ‖ uniform), nats.
+    pub class_kl: f64,
+    /// Mean distance of samples to their nearest training image (features).
+    pub nn_fake_train: f64,
+    /// The same for held-out real images: samples much closer than this suggest memorisation.
+    pub nn_real_train: f64,
+    /// Seconds the evaluation took (not counted as training time).
+    pub eval_s: f64,
+    pub protocol: Protocol,
+}
+
+const F64: [&str; 12] = [
+    "fld", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "class_coverage", "class_kl", "nn_fake_train",
+    "nn_real_train", "eval_s",
+];
+
+fn values(r: &QualityRow) -> [f64; 12] {
+    [
+        r.fld, r.kid_mean, r.kid_std, r.precision, r.recall, r.density, r.coverage, r.class_coverage, r.class_kl, r.nn_fake_train,
+        r.nn_real_train, r.eval_s,
+    ]
+}
+
+/// The rows as a DataFrame (protocol columns included).
+pub fn quality_frame(rows: &[QualityRow]) -> Result<DataFrame> {
+    let mut cols = vec![Column::new("step".into(), rows.iter().map(|r| r.step).collect::<Vec<u64>>())];
+    for (i, name) in F64.iter().enumerate() {
+        cols.push(Column::new((*name).into(), rows.iter().map(|r| values(r)[i]).collect::<Vec<f64>>()));
+    }
+    let s = |name: &str, f: fn(&QualityRow) -> String| Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>());
+    let u = |name: &str, f: fn(&QualityRow) -> u64| Column::new(name.into(), rows.iter().map(f).collect::<Vec<u64>>());
+    cols.push(s("extractor", |r| r.protocol.extractor.clone()));
+    cols.push(s("layer", |r| r.protocol.layer.clone()));
+    cols.push(u("n_real", |r| r.protocol.n_real as u64));
+    cols.push(u("n_fake", |r| r.protocol.n_fake as u64));
+    cols.push(s("real_split", |r| r.protocol.real_split.clone()));
+    cols.push(u("eval_seed", |r| r.protocol.seed));
+    DataFrame::new(rows.len(), cols).map_err(|e| Error::table("building the quality table", e))
+}
+
+/// Writes every row to `path` as parquet, atomically.
+pub fn write_quality(path: &Path, rows: &[QualityRow]) -> Result<()> {
+    let mut df = quality_frame(rows)?;
+    let mut buf = Cursor::new(Vec::new());
+    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
+    write_atomic(path, buf.get_ref())
+}
+
+/// Reads `quality.parquet` back.
+pub fn read_quality(path: &Path) -> Result<Vec<QualityRow>> {
+    let bad = |e: PolarsError| Error::bad_file(path, format!("not a readable quality table ({e})"));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file).finish().map_err(bad)?;
+    let step = df.column("step").and_then(|c| c.u64().cloned()).map_err(bad)?;
+    let f: Vec<Float64Chunked> = F64.iter().map(|n| df.column(n).and_then(|c| c.f64().cloned())).collect::<PolarsResult<_>>().map_err(bad)?;
+    let st = |n: &str| df.column(n).and_then(|c| c.str().cloned()).map_err(bad);
+    let un = |n: &str| df.column(n).and_then(|c| c.u64().cloned()).map_err(bad);
+    let (extractor, layer, split) = (st("extractor")?, st("layer")?, st("real_split")?);
+    let (n_real, n_fake, seed) = (un("n_real")?, un("n_fake")?, un("eval_seed")?);
+    Ok((0..df.height())
+        .map(|i| {
+            let v = |k: usize| f[k].get(i).unwrap_or(f64::NAN);
+            QualityRow {
+                step: step.get(i).unwrap_or(0),
+                fld: v(0),
+                kid_mean: v(1),
+                kid_std: v(2),
+                precision: v(3),
+                recall: v(4),
+                density: v(5),
+                coverage: v(6),
+                class_coverage: v(7),
+                class_kl: v(8),
+                nn_fake_train: v(9),
+                nn_real_train: v(10),
+                eval_s: v(11),
+                protocol: Protocol {
+                    extractor: extractor.get(i).unwrap_or("").into(),
+                    layer: layer.get(i).unwrap_or("").into(),
+                    n_real: n_real.get(i).unwrap_or(0) as usize,
+                    n_fake: n_fake.get(i).unwrap_or(0) as usize,
+                    real_split: split.get(i).unwrap_or("").into(),
+                    seed: seed.get(i).unwrap_or(0),
+                },
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_rows_round_trip_through_parquet_with_their_protocol() {
+        let dir = std::env::temp_dir().join(format!("gan_lab_quality_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let row = QualityRow {
+            step: 1000, fld: 12.5, kid_mean: 0.01, kid_std: 0.001, precision: 0.7, recall: 0.4, density: 0.9, coverage: 0.6,
+            class_coverage: 1.0, class_kl: 0.05, nn_fake_train: 3.0, nn_real_train: 3.2, eval_s: 1.5,
+            protocol: Protocol { extractor: "lenet-mnist10k@abc".into(), layer: "fc1".into(), n_real: 1000, n_fake: 1000, real_split: "holdout".into(), seed: 4 },
+        };
+        write_quality(&dir.join("quality.parquet"), &[row.clone()]).unwrap();
+        assert_eq!(read_quality(&dir.join("quality.parquet")).unwrap(), vec![row.clone()]);
+        assert!(row.protocol.key().contains("real=holdout:1000"));
+    }
+}

@@ -1,0 +1,92 @@
+//! Quality metrics end to end, with the shipped feature networks: sanity of the numbers on real
+//! images, evaluation during training, the best checkpoint, and `gan-lab eval`.
+
+use gan_lab::config::{preset, DataConfig};
+use gan_lab::metrics::evaluate::sanity_table;
+use gan_lab::metrics::features::FeatureExtractor;
+use gan_lab::platform::{AnySession, BackendKind};
+use gan_lab::run::{read_quality, RunDir};
+use gan_lab::train::BestRecord;
+
+#[test]
+fn the_shipped_mnist_feature_network_loads_and_matches_its_card() {
+    let fx = FeatureExtractor::load("mnist10k").unwrap();
+    assert!(fx.card.heldout_accuracy >= 0.97, "{}", fx.card.heldout_accuracy);
+    assert!(fx.name().starts_with("lenet-mnist10k@"));
+}
+
+#[test]
+fn fld_is_near_zero_for_real_images_and_grows_with_noise_and_blur() {
+    let fx = FeatureExtractor::load("mnist10k").unwrap();
+    let set = gan_lab::data::load(&DataConfig { dataset: "mnist10k".into(), image_size: 28, channels: 1, limit: None, holdout_fraction: 0.1 }).unwrap();
+    let rows = sanity_table(&fx, &set, 600).unwrap();
+    let fld: Vec<f64> = rows.iter().map(|r| r.row.fld).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.case.as_str()).collect();
+    assert_eq!(names[0], "real vs real");
+    // Noise levels 1..3 and blur levels 4..6 must each be worse than the one before, and worse than real.
+    for w in [&fld[1..4], &fld[4..7]] {
+        assert!(w[0] > fld[0] && w[0] < w[1] && w[1] < w[2], "{names:?} {fld:?}");
+    }
+    assert!(rows[0].row.precision > 0.9 && rows[0].row.recall > 0.9, "{:?}", rows[0].row);
+    assert!(fld[0] < 0.2 * fld[3], "real vs real {} is small next to heavy noise {}", fld[0], fld[3]);
+}
+
+#[test]
+fn training_evaluates_at_checkpoints_and_keeps_the_best_generator() {
+    let root = std::env::temp_dir().join(format!("gan_lab_quality_it_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let mut cfg = preset("mlp-gan").unwrap();
+    cfg.data.limit = Some(400);
+    cfg.train.batch_size = 32;
+    cfg.train.log_every = 5;
+    cfg.train.checkpoint_every = 10;
+    cfg.train.eval_samples = 100;
+    let run = RunDir::create(&root, &cfg).unwrap();
+    let mut s = AnySession::new(cfg, BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    s.train_steps(20).unwrap();
+    let rows = read_quality(&run.quality_path()).unwrap();
+    assert_eq!(rows.iter().map(|r| r.step).collect::<Vec<_>>(), vec![10, 20]);
+    for r in &rows {
+        assert!(r.fld.is_finite() && r.fld > 0.0 && (0.0..=1.0).contains(&r.coverage), "{r:?}");
+        assert_eq!((r.protocol.n_real, r.protocol.n_fake, r.protocol.real_split.as_str()), (100, 100, "all"));
+    }
+    let best: BestRecord = gan_lab::run::read_json(&run.best_path()).unwrap();
+    let min = rows.iter().map(|r| r.fld).fold(f64::INFINITY, f64::min);
+    assert_eq!(best.fld, min);
+    assert!(run.path.join("checkpoints/best/generator.mpk").is_file());
+    drop(s);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gan-lab"))
+        .args(["eval", run.path.to_str().unwrap(), "--n", "200"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FLD") && text.contains("real 200 (all) vs fake 200"), "{text}");
+    assert_eq!(read_quality(&run.quality_path()).unwrap().len(), 3);
+}
+
+#[test]
+fn a_dataset_without_a_feature_network_turns_evaluation_off_with_a_message() {
+    let root = std::env::temp_dir().join(format!("gan_lab_quality_off_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("art");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..24u8 {
+        image::GrayImage::from_pixel(28, 28, image::Luma([i * 10])).save(dir.join(format!("{i}.png"))).unwrap();
+    }
+    let mut cfg = preset("mlp-gan").unwrap();
+    cfg.data.dataset = dir.to_str().unwrap().into();
+    cfg.train.batch_size = 8;
+    cfg.train.log_every = 2;
+    cfg.train.checkpoint_every = 2;
+    let run = RunDir::create(&root.join("runs"), &cfg).unwrap();
+    let mut s = AnySession::new(cfg, BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    s.train_steps(4).unwrap();
+    assert!(!run.quality_path().exists());
+    let err = s.evaluate(20).unwrap_err().to_string();
+    assert!(err.contains("gan-lab features train"), "{err}");
+}
