@@ -81,9 +81,9 @@ pub fn bench_one(preset_name: &str, batch: usize, backend: BackendKind, plan: Be
     })
 }
 
-/// The rows as a DataFrame.
+/// The rows as a DataFrame (rates and times rounded to 0.01).
 pub fn bench_frame(rows: &[BenchRow]) -> Result<DataFrame> {
-    let f = |name: &str, g: fn(&BenchRow) -> f64| Column::new(name.into(), rows.iter().map(g).collect::<Vec<f64>>());
+    let f = |name: &str, g: fn(&BenchRow) -> f64| Column::new(name.into(), rows.iter().map(|r| (g(r) * 100.0).round() / 100.0).collect::<Vec<f64>>());
     let u = |name: &str, g: fn(&BenchRow) -> u64| Column::new(name.into(), rows.iter().map(g).collect::<Vec<u64>>());
     let columns = vec![
         Column::new("preset".into(), rows.iter().map(|r| r.preset.clone()).collect::<Vec<_>>()),
@@ -114,10 +114,7 @@ pub fn bench_csv(rows: &[BenchRow]) -> String {
 
 /// Writes the rows as parquet, atomically.
 pub fn write_bench(path: &Path, rows: &[BenchRow]) -> Result<()> {
-    let mut df = bench_frame(rows)?;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
-    crate::run::write_atomic(path, buf.get_ref())
+    crate::run::write_parquet(path, bench_frame(rows)?)
 }
 
 #[cfg(test)]

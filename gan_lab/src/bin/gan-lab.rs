@@ -368,7 +368,7 @@ fn bench(args: BenchArgs) -> Result<()> {
     if args.format == "csv" {
         print!("{}", bench_csv(&rows));
     } else {
-        std::env::set_var("POLARS_FMT_MAX_COLS", "20");
+        polars_display_settings();
         println!("{}", bench_frame(&rows)?);
     }
     if let Some(out) = &args.out {
@@ -442,12 +442,17 @@ fn eval(run: &std::path::Path, n: usize) -> Result<()> {
     Ok(())
 }
 
-fn runs(dir: &std::path::Path) -> Result<()> {
+/// Wide tables for the terminal (each setting only when the user has not chosen one).
+fn polars_display_settings() {
     for (key, value) in [("POLARS_FMT_MAX_COLS", "40"), ("POLARS_FMT_MAX_ROWS", "200"), ("POLARS_FMT_STR_LEN", "60"), ("POLARS_TABLE_WIDTH", "400")] {
         if std::env::var_os(key).is_none() {
             std::env::set_var(key, value);
         }
     }
+}
+
+fn runs(dir: &std::path::Path) -> Result<()> {
+    polars_display_settings();
     let table = RunTable::load(dir)?;
     for p in &table.problems {
         eprintln!("warning: skipped {p}");

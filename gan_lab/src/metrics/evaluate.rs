@@ -110,7 +110,7 @@ pub struct SanityRow {
     pub row: QualityRow,
 }
 
-/// Real vs real, then real vs noised real (σ 0.1, 0.3, 0.6) and blurred real (radius 1, 2, 3):
+/// Real vs real, then real vs noised real (σ 0.25, 0.5, 0.75) and blurred real (radius 1, 2, 3):
 /// the metrics should be ≈ perfect first and get worse with each level.
 pub fn sanity_table(fx: &FeatureExtractor, set: &ImageSet, n: usize) -> Result<Vec<SanityRow>> {
     let all = Split::new(set.len(), 0.0).train;
@@ -121,7 +121,7 @@ pub fn sanity_table(fx: &FeatureExtractor, set: &ImageSet, n: usize) -> Result<V
     let (real, _) = image_features(fx, set, a)?;
     let shape = [set.channels, set.size, set.size];
     let cases: Vec<(String, f32, usize)> = std::iter::once(("real vs real".to_string(), 0.0, 0))
-        .chain([0.1f32, 0.3, 0.6].iter().map(|&s| (format!("noise σ={s}"), s, 0)))
+        .chain([0.25f32, 0.5, 0.75].iter().map(|&s| (format!("noise σ={s}"), s, 0)))
         .chain([1usize, 2, 3].iter().map(|&r| (format!("blur r={r}"), 0.0, r)))
         .collect();
     let mut out = Vec::new();

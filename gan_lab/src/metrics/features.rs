@@ -148,8 +148,10 @@ pub fn train_feature_net(dataset: &str, epochs: usize, seed: u64, verbose: bool)
     let labels = set.labels.clone().ok_or_else(|| Error::Dataset { dataset: dataset.into(), message: "has no labels".into() })?;
     let classes = *labels.iter().max().unwrap_or(&0) as usize + 1;
     let split = Split::new(set.len(), 0.1);
+    let rng_guard = crate::model::backend_rng_lock();
     B::seed(&device, seed);
     let mut net = FeatureNet::<B>::new(set.channels, set.size, classes, &device);
+    drop(rng_guard);
     let mut opt = AdamConfig::new().init::<B, FeatureNet<B>>();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -225,7 +227,11 @@ impl FeatureExtractor {
         let card: FeatureCard = crate::run::read_json(&card_file)?;
         let weights = weights_path(dataset)?;
         let device = Default::default();
-        let net = FeatureNet::<Flex>::new(card.channels, card.image_size, card.classes, &device)
+        // Building the network draws initial weights from the backend RNG (then overwritten).
+        let rng_guard = crate::model::backend_rng_lock();
+        let fresh = FeatureNet::<Flex>::new(card.channels, card.image_size, card.classes, &device);
+        drop(rng_guard);
+        let net = fresh
             .load_file(weights.clone(), &NamedMpkFileRecorder::<FullPrecisionSettings>::new(), &device)
             .map_err(|e| Error::bad_file(&weights, format!("not a readable feature network: {e:?}")))?;
         let sha = weights_sha256(&net);
@@ -276,5 +282,5 @@ impl FeatureExtractor {
 
 /// The labelled shipped datasets that have a feature network (`gan-lab features train --all`).
 pub fn labelled_datasets() -> Vec<&'static str> {
-    vec!["mnist10k", "fashion-mnist-test10k", "noto-emoji-32"]
+    vec!["mnist10k", "fashion-mnist-test10k", "noto-emoji-32", "twemoji-64"]
 }

@@ -38,8 +38,30 @@ pub struct Kid {
     pub std: f64,
 }
 
+/// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
+/// `.sum()` must add in order and stays scalar).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Runs `f(i)` for i in 0..n on every core, in contiguous blocks, and returns the results in order.
+fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).min(n.max(1));
+    let chunk = n.div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n).step_by(chunk).map(|start| s.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("metrics worker")).collect()
+    })
 }
 
 fn unbiased_mmd2(x: &[&[f32]], y: &[&[f32]], dim: usize) -> f64 {
@@ -80,13 +102,14 @@ pub fn kid(real: &[f32], fake: &[f32], dim: usize, subsets: usize, subset_size: 
     let f: Vec<&[f32]> = fake.chunks(dim).collect();
     let size = subset_size.min(r.len()).min(f.len()).max(2);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let values: Vec<f64> = (0..subsets.max(1))
+    let picks: Vec<(Vec<&[f32]>, Vec<&[f32]>)> = (0..subsets.max(1))
         .map(|_| {
             let xs = pick_rows(&r, size, &mut rng);
             let ys = pick_rows(&f, size, &mut rng);
-            unbiased_mmd2(&xs, &ys, dim)
+            (xs, ys)
         })
         .collect();
+    let values = parallel_map(picks.len(), |i| unbiased_mmd2(&picks[i].0, &picks[i].1, dim));
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
     Kid { mean, std: var.sqrt() }
@@ -97,30 +120,11 @@ pub fn kid(real: &[f32], fake: &[f32], dim: usize, subsets: usize, subset_size: 
 pub fn distance_rows<T: Send>(a: &[f32], b: &[f32], dim: usize, reduce: impl Fn(usize, &[f32]) -> T + Sync) -> Vec<T> {
     let na = a.len() / dim;
     let norms_b: Vec<f32> = b.chunks(dim).map(|r| dot(r, r)).collect();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(na.max(1));
-    let chunk = na.div_ceil(threads.max(1)).max(1);
-    let reduce = &reduce;
-    let norms_b = &norms_b;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..na)
-            .step_by(chunk)
-            .map(|start| {
-                s.spawn(move || {
-                    let mut row = vec![0f32; norms_b.len()];
-                    (start..(start + chunk).min(na))
-                        .map(|i| {
-                            let x = &a[i * dim..(i + 1) * dim];
-                            let nx = dot(x, x);
-                            for (j, y) in b.chunks(dim).enumerate() {
-                                row[j] = (nx + norms_b[j] - 2.0 * dot(x, y)).max(0.0).sqrt();
-                            }
-                            reduce(i, &row)
-                        })
-                        .collect::<Vec<T>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("distance worker")).collect()
+    parallel_map(na, |i| {
+        let x = &a[i * dim..(i + 1) * dim];
+        let nx = dot(x, x);
+        let row: Vec<f32> = b.chunks(dim).zip(&norms_b).map(|(y, ny)| (nx + ny - 2.0 * dot(x, y)).max(0.0).sqrt()).collect();
+        reduce(i, &row)
     })
 }
 

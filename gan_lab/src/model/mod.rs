@@ -13,6 +13,17 @@ use burn::tensor::Tensor;
 use crate::config::{Architecture, ConvLayer, ExperimentConfig, NetworkConfig, OutputActivation};
 use blocks::dropout;
 
+/// burn's backends keep one random generator per process (weight initialisation and dropout draw
+/// from it). Whoever seeds it or builds a module holds this lock until their draws are done, so
+/// two sessions in one process (parallel tests, threads) cannot interleave draws and each stays
+/// reproducible.
+static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes the backend-RNG lock (see [`BACKEND_RNG`]).
+pub fn backend_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    BACKEND_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Maps the generator's last layer into image space [-1, 1].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OutputSquash {

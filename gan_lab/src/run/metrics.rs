@@ -2,10 +2,9 @@
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::io::Cursor;
 use std::path::Path;
 
-use super::write_atomic;
+use super::{read_parquet, write_parquet};
 use crate::error::{Error, Result};
 
 /// Means over one logging interval.
@@ -65,17 +64,13 @@ pub fn metrics_frame(rows: &[MetricsRow]) -> Result<DataFrame> {
 
 /// Writes every row to `path` as parquet, atomically (the file is always complete).
 pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
-    let mut df = metrics_frame(rows)?;
-    let mut buf = Cursor::new(Vec::new());
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
-    write_atomic(path, buf.get_ref())
+    write_parquet(path, metrics_frame(rows)?)
 }
 
 /// Reads `metrics.parquet` back into rows.
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
     let bad = |e: PolarsError| Error::bad_file(path, format!("not a readable metrics table ({e})"));
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file).finish().map_err(bad)?;
+    let df = read_parquet(path, "metrics table")?;
     let steps = df.column("step").and_then(|c| c.u64().cloned()).map_err(bad)?;
     let mut cols = Vec::new();
     for name in F64_COLUMNS {

@@ -39,6 +39,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// Writes a DataFrame as parquet, atomically.
+pub fn write_parquet(path: &Path, mut df: polars::prelude::DataFrame) -> Result<()> {
+    use polars::prelude::ParquetWriter;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
+    write_atomic(path, buf.get_ref())
+}
+
+/// Reads a parquet file; errors name the file and say it is not a readable `what`.
+pub fn read_parquet(path: &Path, what: &str) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    ParquetReader::new(file).finish().map_err(|e| Error::bad_file(path, format!("not a readable {what} ({e})")))
+}
+
 /// Writes pretty JSON atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Json { path: path.into(), message: e.to_string() })?;

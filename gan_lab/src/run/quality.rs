@@ -3,10 +3,9 @@
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::io::Cursor;
 use std::path::Path;
 
-use super::write_atomic;
+use super::{read_parquet, write_parquet};
 use crate::error::{Error, Result};
 
 /// How a quality number was measured. Numbers with different protocols are not comparable.
@@ -86,17 +85,13 @@ pub fn quality_frame(rows: &[QualityRow]) -> Result<DataFrame> {
 
 /// Writes every row to `path` as parquet, atomically.
 pub fn write_quality(path: &Path, rows: &[QualityRow]) -> Result<()> {
-    let mut df = quality_frame(rows)?;
-    let mut buf = Cursor::new(Vec::new());
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
-    write_atomic(path, buf.get_ref())
+    write_parquet(path, quality_frame(rows)?)
 }
 
 /// Reads `quality.parquet` back.
 pub fn read_quality(path: &Path) -> Result<Vec<QualityRow>> {
     let bad = |e: PolarsError| Error::bad_file(path, format!("not a readable quality table ({e})"));
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file).finish().map_err(bad)?;
+    let df = read_parquet(path, "quality table")?;
     let step = df.column("step").and_then(|c| c.u64().cloned()).map_err(bad)?;
     let f: Vec<Float64Chunked> = F64.iter().map(|n| df.column(n).and_then(|c| c.f64().cloned())).collect::<PolarsResult<_>>().map_err(bad)?;
     let st = |n: &str| df.column(n).and_then(|c| c.str().cloned()).map_err(bad);

@@ -149,7 +149,9 @@ impl<B: AutodiffBackend> Session<B> {
         if state.format != CHECKPOINT_FORMAT {
             return Err(Error::bad_file(dir.join("state.json"), format!("checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})", state.format)));
         }
-        if state.config_hash != self.cfg.hash() || state.config != self.cfg {
+        // Compare the configurations themselves: the stored hash also changes when a later version
+        // adds a field with a default, which is not a change of configuration.
+        if state.config != self.cfg {
             let a = serde_json::to_value(&state.config).expect("config serialises");
             let b = serde_json::to_value(&self.cfg).expect("config serialises");
             return Err(Error::bad_file(

@@ -33,7 +33,7 @@ use crate::config::{ExperimentConfig, LatentDistribution, OptimizerConfig};
 use crate::data::{self, Batcher, DataCursor, ImageSet, Split};
 use crate::error::{Error, Result};
 use crate::loss::{discriminator_loss, generator_loss};
-use crate::model::{Discriminator, Generator};
+use crate::model::{backend_rng_lock, Discriminator, Generator};
 use crate::report::{display_scale, ImageGrid};
 use crate::run::{unix_now, write_json, write_metrics, MetricsRow, PlatformRecord, RunDir, RunLock, Summary};
 
@@ -95,16 +95,6 @@ pub struct Session<B: AutodiffBackend> {
     eval_off: bool,
     /// Print a progress line at every logged step.
     pub verbose: bool,
-}
-
-/// burn's backends keep one random generator per process (weight init and dropout draw from it).
-/// Sessions hold this lock from seeding until their draws are done, so two sessions in one
-/// process (e.g. parallel tests, or two notebooks cells' threads) cannot interleave draws and
-/// each stays reproducible.
-static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn backend_rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    BACKEND_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn seed_mix(seed: u64, salt: u64) -> u64 {
