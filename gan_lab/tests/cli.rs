@@ -126,7 +126,7 @@ fn an_invalid_config_file_lists_every_broken_rule_and_creates_no_run() {
     std::fs::write(&cfg, v.to_string()).unwrap();
     let runs = dir.join("runs");
     let err = fails(&["train", "--config", cfg.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
-    assert!(err.contains("discriminator.dropout.hidden must be in [0, 1), got 1.5"), "{err}");
+    assert!(err.contains("bad.json: invalid configuration") && err.contains("discriminator.dropout.hidden must be in [0, 1), got 1.5"), "{err}");
     assert!(err.contains("train.batch_size must be ≥ 2, got 0"), "{err}");
     assert!(run_dirs(&runs).is_empty());
 

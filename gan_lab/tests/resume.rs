@@ -149,6 +149,11 @@ fn kill_9_at_random_moments_leaves_runs_that_open_list_and_resume() {
         let (after, _) = run.latest_checkpoint().unwrap().unwrap();
         assert_eq!(after, before + 2, "{}", dir.display());
     }
+    eprintln!(
+        "kill -9 trials: {} runs killed, all open, list and resume; {resumed_from_checkpoint} from a checkpoint, {} from step 0",
+        trials.len(),
+        trials.len() - resumed_from_checkpoint
+    );
     assert!(resumed_from_checkpoint >= trials.len() / 2, "most kills land after the first checkpoint");
 }
 

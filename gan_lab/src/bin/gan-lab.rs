@@ -249,7 +249,10 @@ fn build_config(args: &TrainArgs) -> Result<ExperimentConfig> {
     if let Some(v) = args.checkpoint_every {
         cfg.train.checkpoint_every = v;
     }
-    cfg.validate()?;
+    cfg.validate().map_err(|e| match (e, &args.config) {
+        (Error::InvalidConfig(rules), Some(path)) => Error::bad_file(path, format!("invalid configuration:\n  - {}", rules.join("\n  - "))),
+        (e, _) => e,
+    })?;
     Ok(cfg)
 }
 
