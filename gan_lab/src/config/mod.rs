@@ -54,7 +54,7 @@ pub struct HealthConfig {
     /// `g_stalled` when one generator update changes its weights by less than this (relative L2).
     pub min_g_update: f64,
     /// `low_diversity` when the fixed samples' mean pairwise distance falls below this fraction
-    /// of real images' (a mode-collapse hint).
+    /// of real images' after having been above it (a mode-collapse hint).
     pub min_diversity: f64,
 }
 

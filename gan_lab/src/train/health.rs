@@ -43,7 +43,10 @@ pub fn alarms(cfg: &HealthConfig, previous: &[MetricsRow], row: &MetricsRow) -> 
     if row.g_update < cfg.min_g_update {
         out.push("g_stalled");
     }
-    if row.diversity < cfg.min_diversity {
+    // "Falling": an untrained generator's samples are all alike, so the alarm waits until the
+    // samples have once been diverse enough.
+    let was_diverse = previous.iter().any(|r| r.diversity >= cfg.min_diversity);
+    if row.diversity < cfg.min_diversity && was_diverse {
         out.push("low_diversity");
     }
     out
@@ -89,7 +92,8 @@ mod tests {
     fn stalled_generators_collapsed_samples_and_nans_raise_their_alarms() {
         let cfg = HealthConfig::default();
         assert_eq!(alarms(&cfg, &[], &row(0.4, 0.0, 1.0)), vec!["g_stalled"]);
-        assert_eq!(alarms(&cfg, &[], &row(0.4, 1e-3, 0.01)), vec!["low_diversity"]);
+        assert!(alarms(&cfg, &[], &row(0.4, 1e-3, 0.01)).is_empty(), "a fresh generator's alike samples are no alarm");
+        assert_eq!(alarms(&cfg, &[row(0.4, 1e-3, 0.9)], &row(0.4, 1e-3, 0.01)), vec!["low_diversity"]);
         assert!(alarms(&cfg, &[], &row(0.4, f64::NAN, 1.0)).contains(&"non_finite"));
         assert!(alarms(&cfg, &[], &row(0.4, 1e-3, 1.0)).is_empty());
     }
