@@ -78,8 +78,11 @@ fn runs_prints_one_row_per_run() {
         let o = gan_lab(&args);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let o = gan_lab(&["runs", runs.to_str().unwrap()]);
+    let page = dir.join("runs.html");
+    let o = gan_lab(&["runs", runs.to_str().unwrap(), "--html", page.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<table class=\"gan-lab-runs\">") && html.matches("<tr>").count() == 3, "{html}");
     let table = stdout(&o);
     assert!(table.contains("shape: (2,"), "{table}");
     for name in run_dirs(&runs) {

@@ -49,6 +49,9 @@ enum Command {
     Runs {
         /// Folder holding run directories.
         dir: PathBuf,
+        /// Also write the table as a standalone HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
 }
 
@@ -215,7 +218,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench(args),
         Command::Features { command } => features(command),
         Command::Eval { run, n } => eval(&run, n),
-        Command::Runs { dir } => runs(&dir),
+        Command::Runs { dir, html } => runs(&dir, html.as_deref()),
     }
 }
 
@@ -454,9 +457,17 @@ fn polars_display_settings() {
     }
 }
 
-fn runs(dir: &std::path::Path) -> Result<()> {
+fn runs(dir: &std::path::Path, html: Option<&std::path::Path>) -> Result<()> {
     polars_display_settings();
     let table = RunTable::load(dir)?;
+    if let Some(out) = html {
+        let page = format!(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>gan_lab runs: {0}</title>\n<style>body{{font-family:sans-serif}} table{{border-collapse:collapse;font-size:13px}} th,td{{border:1px solid #ccc;padding:3px 6px}} th{{background:#eee}}</style></head>\n<body><h1>Runs in {0}</h1>\n{1}\n</body></html>\n",
+            gan_lab::report::escape(&dir.display().to_string()),
+            table.to_html()
+        );
+        gan_lab::run::write_atomic(out, page.as_bytes())?;
+    }
     for p in &table.problems {
         eprintln!("warning: skipped {p}");
     }

@@ -1,4 +1,8 @@
-//! Pictures: sample grids as PNG.
+//! Pictures and HTML: sample grids as PNG, tables and images as HTML, evcxr rich display.
+
+mod html;
+
+pub use html::{escape, evcxr_html, format_number, frame_to_html};
 
 use std::path::Path;
 

@@ -1,0 +1,152 @@
+//! HTML for notebooks and reports: tables from DataFrames, PNG images as data URIs, and evcxr's
+//! rich-display protocol (one `text/html` block per value).
+
+use base64::Engine;
+use polars::prelude::{AnyValue, DataFrame};
+
+use super::ImageGrid;
+use crate::error::Result;
+use crate::run::RunTable;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn cell(value: &AnyValue) -> String {
+    match value {
+        AnyValue::Null => String::new(),
+        AnyValue::Float64(v) => format_number(*v),
+        AnyValue::Float32(v) => format_number(*v as f64),
+        AnyValue::String(s) => escape(s),
+        AnyValue::StringOwned(s) => escape(s),
+        other => escape(&other.to_string()),
+    }
+}
+
+/// Four significant digits, no exponent for everyday magnitudes.
+pub fn format_number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{v:.digits$}")
+}
+
+/// A DataFrame as an HTML table (numbers right-aligned, nulls empty).
+pub fn frame_to_html(df: &DataFrame, class: &str) -> String {
+    let mut html = format!("<table class=\"{}\">\n<thead><tr>", escape(class));
+    for name in df.get_column_names() {
+        html += &format!("<th>{}</th>", escape(name.as_str()));
+    }
+    html += "</tr></thead>\n<tbody>\n";
+    let columns = df.columns();
+    for i in 0..df.height() {
+        html += "<tr>";
+        for col in columns {
+            let v = col.get(i).unwrap_or(AnyValue::Null);
+            let numeric = col.dtype().is_primitive_numeric();
+            let style = if numeric { " style=\"text-align:right\"" } else { "" };
+            html += &format!("<td{style}>{}</td>", cell(&v));
+        }
+        html += "</tr>\n";
+    }
+    html + "</tbody>\n</table>"
+}
+
+/// Prints `html` as one evcxr rich output (shown when the cell ends).
+pub fn evcxr_html(html: &str) {
+    println!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT");
+}
+
+impl ImageGrid {
+    /// `data:image/png;base64,…`, for embedding in HTML.
+    pub fn to_data_uri(&self) -> Result<String> {
+        Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(self.to_png()?)))
+    }
+
+    /// An `<img>` element holding the grid.
+    pub fn to_html(&self) -> Result<String> {
+        let (w, h) = self.image.dimensions();
+        Ok(format!("<img width=\"{w}\" height=\"{h}\" src=\"{}\"/>", self.to_data_uri()?))
+    }
+
+    /// evcxr rich display: the grid as a PNG.
+    pub fn evcxr_display(&self) {
+        match self.to_png() {
+            Ok(png) => println!(
+                "EVCXR_BEGIN_CONTENT image/png\n{}\nEVCXR_END_CONTENT",
+                base64::engine::general_purpose::STANDARD.encode(png)
+            ),
+            Err(e) => println!("{e}"),
+        }
+    }
+}
+
+impl RunTable {
+    /// The compact table as HTML (the full frame when the compact one cannot be built).
+    pub fn to_html(&self) -> String {
+        let df = self.compact().unwrap_or_else(|_| self.frame.clone());
+        frame_to_html(&df, "gan-lab-runs")
+    }
+
+    /// evcxr rich display: the table as HTML.
+    pub fn evcxr_display(&self) {
+        evcxr_html(&self.to_html());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{Column, DataFrame};
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    }
+
+    #[test]
+    fn numbers_keep_four_significant_digits() {
+        assert_eq!(format_number(1256.7328), "1257");
+        assert_eq!(format_number(0.012345), "0.01235");
+        assert_eq!(format_number(54.927), "54.93");
+        assert_eq!(format_number(0.0), "0");
+    }
+
+    #[test]
+    fn a_frame_becomes_a_table_with_headers_escaped_text_and_empty_nulls() {
+        let df = DataFrame::new(
+            2,
+            vec![Column::new("run<1>".into(), vec!["a&b", "c"]), Column::new("fld".into(), vec![Some(12.3456), None])],
+        )
+        .unwrap();
+        let html = frame_to_html(&df, "t");
+        assert!(html.starts_with("<table class=\"t\">"));
+        assert!(html.contains("<th>run&lt;1&gt;</th><th>fld</th>"));
+        assert!(html.contains("<td>a&amp;b</td><td style=\"text-align:right\">12.35</td>"));
+        assert!(html.contains("<td>c</td><td style=\"text-align:right\"></td>"));
+    }
+
+    #[test]
+    fn a_grid_embeds_as_a_png_data_uri() {
+        let g = ImageGrid::from_chw(&[0.0; 4], 1, [1, 2, 2], 1).unwrap();
+        let uri = g.to_data_uri().unwrap();
+        assert!(uri.starts_with("data:image/png;base64,iVBORw0KGgo"), "{uri}");
+        assert!(g.to_html().unwrap().starts_with("<img width=\"6\" height=\"6\" src=\"data:image/png;base64,"));
+    }
+}
