@@ -136,6 +136,14 @@ impl Columns {
     }
 }
 
+/// Reads a file a run may not have yet: absent → None; unreadable → None, with the reason noted.
+fn read_optional<T>(path: &Path, read: impl FnOnce(&Path) -> Result<T>, problems: &mut Vec<String>) -> Option<T> {
+    if !path.is_file() {
+        return None;
+    }
+    read(path).map_err(|e| problems.push(e.to_string())).ok()
+}
+
 impl RunTable {
     /// Reads every run directory directly under `dir` (sorted by name, i.e. by start time).
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
@@ -158,26 +166,8 @@ impl RunTable {
                 }
             };
             let platform = read_json::<PlatformRecord>(&run.platform_path()).ok();
-            let summary = match run.summary_path().exists() {
-                true => match read_json::<Summary>(&run.summary_path()) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        problems.push(e.to_string());
-                        None
-                    }
-                },
-                false => None,
-            };
-            let quality = match run.quality_path().is_file() {
-                true => match read_quality(&run.quality_path()) {
-                    Ok(rows) => rows.into_iter().last(),
-                    Err(e) => {
-                        problems.push(e.to_string());
-                        None
-                    }
-                },
-                false => None,
-            };
+            let summary = read_optional(&run.summary_path(), read_json::<Summary>, &mut problems);
+            let quality = read_optional(&run.quality_path(), read_quality, &mut problems).and_then(|rows| rows.into_iter().last());
             cols.push(&run, &cfg, platform, summary, quality);
         }
         Ok(RunTable { frame: cols.frame()?, problems })
