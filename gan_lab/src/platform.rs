@@ -58,13 +58,6 @@ impl BackendKind {
         }
     }
 
-    /// Whether this build includes the backend.
-    pub fn compiled(self) -> bool {
-        match self {
-            BackendKind::Flex | BackendKind::NdArray => true,
-            BackendKind::Cuda => cfg!(feature = "cuda"),
-        }
-    }
 }
 
 /// CPU model from /proc/cpuinfo (Linux), else the architecture.
@@ -244,6 +237,14 @@ impl AnySession {
     /// Fixed-noise samples, CHW in [-1, 1].
     pub fn fixed_samples(&self) -> Result<Vec<f32>> {
         each!(self, s => s.fixed_samples())
+    }
+    /// Starts recording into a new run directory (see [`Session::attach_run`]).
+    pub fn attach_run(&mut self, run: RunDir) -> Result<()> {
+        each!(self, s => s.attach_run(run))
+    }
+    /// Files skipped while reading an image folder (not images).
+    pub fn skipped_files(&self) -> &[std::path::PathBuf] {
+        each!(self, s => &s.dataset().skipped)
     }
     /// Turns progress lines on or off.
     pub fn set_verbose(&mut self, verbose: bool) {

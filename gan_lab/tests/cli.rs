@@ -108,6 +108,7 @@ fn training_on_a_folder_of_own_images_works() {
     args.extend(QUICK);
     let o = gan_lab(&args);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: skipped 1 files that are not .png/.jpg/.jpeg images (e.g. "), "{}", stderr(&o));
     assert_eq!(run_dirs(&runs).len(), 1);
 }
 

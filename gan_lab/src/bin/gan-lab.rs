@@ -332,12 +332,16 @@ fn train(args: TrainArgs) -> Result<()> {
     let price = price(&args.price_per_hour)?;
     let cfg = build_config(&args)?;
     let steps = cfg.train.steps;
-    // Check the backend and the data before creating a run directory, so a typo leaves nothing behind.
+    // Build the session (backend, data, models) before creating a run directory, so a typo or a
+    // broken dataset leaves nothing behind.
     backend.check()?;
-    gan_lab::data::load(&cfg.data)?;
+    let mut session = AnySession::new(cfg.clone(), backend, price, None)?;
+    if let [first, ..] = session.skipped_files() {
+        eprintln!("warning: skipped {} files that are not .png/.jpg/.jpeg images (e.g. {})", session.skipped_files().len(), first.display());
+    }
     let run = RunDir::create(&args.runs_dir, &cfg)?;
     println!("run directory: {}", run.path.display());
-    let mut session = AnySession::new(cfg, backend, price, Some(run.clone()))?;
+    session.attach_run(run)?;
     session.set_verbose(!args.quiet);
     train_and_report(&mut session, steps, args.minutes)
 }

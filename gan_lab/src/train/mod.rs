@@ -141,11 +141,24 @@ impl<B: AutodiffBackend> Session<B> {
     /// Validates `cfg`, loads its data, builds the models and, when `run` is given, takes the
     /// run's lock and records the platform there.
     pub fn new(cfg: ExperimentConfig, device: B::Device, platform: PlatformRecord, run: Option<RunDir>) -> Result<Self> {
-        let lock = run.as_ref().map(|r| r.lock()).transpose()?;
-        if let Some(run) = &run {
-            write_json(&run.platform_path(), &platform)?;
+        let mut session = Self::build(cfg, device, platform, None, None)?;
+        if let Some(run) = run {
+            session.attach_run(run)?;
         }
-        Self::build(cfg, device, platform, run, lock)
+        Ok(session)
+    }
+
+    /// Starts recording into a new run directory: takes its lock and writes platform.json. Lets a
+    /// caller check the data and models (by building the session) before creating the directory.
+    pub fn attach_run(&mut self, run: RunDir) -> Result<()> {
+        if self.run.is_some() {
+            return Err(Error::Other(format!("this session already records into {}", self.run_dir().map_or(String::new(), |r| r.path.display().to_string()))));
+        }
+        let lock = run.lock()?;
+        write_json(&run.platform_path(), &self.platform)?;
+        self._lock = Some(lock);
+        self.run = Some(run);
+        Ok(())
     }
 
     /// Reopens a run directory to train it further: its config.json, and its latest complete
