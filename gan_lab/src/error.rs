@@ -52,6 +52,10 @@ pub enum Error {
     #[error("{context}: {message}")]
     Table { context: String, message: String },
 
+    /// The training engine process (see `lab::Engine`) failed or refused a command.
+    #[error("training engine: {message}")]
+    Engine { message: String },
+
     /// Anything else, with its context.
     #[error("{0}")]
     Other(String),

@@ -15,13 +15,15 @@
 //! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
 //! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable` |
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
-//! | [`report`] | sample grids as PNG |
+//! | [`lab`] | the notebook side: `Experiment` driving a release `gan-lab engine` process, chunk reports, quick/full mode |
+//! | [`report`] | sample grids (PNG), charts (SVG), HTML tables and evcxr display |
 //! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
 //! | [`error`] | the one error type |
 
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod lab;
 pub mod metrics;
 pub mod prelude;
 pub mod report;
@@ -39,3 +41,6 @@ pub mod platform;
 pub mod train;
 
 pub use error::{Error, Result};
+
+/// polars, re-exported so a notebook can name the DataFrame type of a `RunTable`.
+pub use polars;

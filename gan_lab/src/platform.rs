@@ -250,6 +250,10 @@ impl AnySession {
     pub fn set_verbose(&mut self, verbose: bool) {
         each!(self, s => s.verbose = verbose)
     }
+    /// See [`Session::stop`].
+    pub fn set_stop_flag(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        each!(self, s => s.stop = Some(flag))
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! The names a notebook or a program needs: `use gan_lab::prelude::*;`.
 
 pub use crate::config::{
-    preset, preset_names, presets, Activation, Architecture, ConvLayer, ExperimentConfig, LatentDistribution, LossKind,
+    preset, preset_names, presets, Activation, Architecture, ConvLayer, DropoutConfig, ExperimentConfig, LatentDistribution, LossKind,
     OptimizerConfig, OutputActivation,
 };
 pub use crate::data::{ImageSet, SHIPPED};
 pub use crate::error::{Error, Result};
-pub use crate::report::ImageGrid;
+pub use crate::lab::{
+    history_charts, mode_name, pick, platform_chart, platform_table, quick_mode, runs_dir, show_dataset, available_backends, ChunkView, Experiment, Options, Table,
+};
+pub use crate::report::{Bar, Chart, ImageGrid, Series};
 pub use crate::run::{MetricsRow, RunDir, RunTable, Summary};
 
 #[cfg(feature = "engine")]

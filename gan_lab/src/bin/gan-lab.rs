@@ -45,6 +45,9 @@ enum Command {
         #[arg(long, default_value_t = 10000)]
         n: usize,
     },
+    /// Serve one training session over stdin/stdout (JSON lines): what notebooks drive. See
+    /// `gan_lab::lab::protocol` for the commands.
+    Engine,
     /// One row per run directory under DIR, as a table.
     Runs {
         /// Folder holding run directories.
@@ -219,6 +222,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Features { command } => features(command),
         Command::Eval { run, n } => eval(&run, n),
         Command::Runs { dir, html } => runs(&dir, html.as_deref()),
+        Command::Engine => gan_lab::lab::serve::serve(),
     }
 }
 
@@ -465,11 +469,7 @@ fn runs(dir: &std::path::Path, html: Option<&std::path::Path>) -> Result<()> {
     polars_display_settings();
     let table = RunTable::load(dir)?;
     if let Some(out) = html {
-        let page = format!(
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>gan_lab runs: {0}</title>\n<style>body{{font-family:sans-serif}} table{{border-collapse:collapse;font-size:13px}} th,td{{border:1px solid #ccc;padding:3px 6px}} th{{background:#eee}}</style></head>\n<body><h1>Runs in {0}</h1>\n{1}\n</body></html>\n",
-            gan_lab::report::escape(&dir.display().to_string()),
-            table.to_html()
-        );
+        let page = gan_lab::report::html_page(&format!("Runs in {}", dir.display()), &table.to_html());
         gan_lab::run::write_atomic(out, page.as_bytes())?;
     }
     for p in &table.problems {

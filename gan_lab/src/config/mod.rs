@@ -114,6 +114,17 @@ pub struct NetworkConfig {
     pub init_std: Option<f64>,
 }
 
+impl NetworkConfig {
+    /// `MLP 1200-1200` or `DCGAN 128-64-1` (hidden widths, or each layer's output channels).
+    pub fn architecture_kind(&self) -> String {
+        let join = |v: Vec<usize>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-");
+        match &self.architecture {
+            Architecture::Mlp { hidden } => format!("MLP {}", join(hidden.clone())),
+            Architecture::Dcgan { layers, .. } => format!("DCGAN {}", join(layers.iter().map(|l| l.channels).collect())),
+        }
+    }
+}
+
 /// Dropout rates, in [0, 1).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

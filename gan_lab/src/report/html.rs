@@ -68,6 +68,15 @@ pub fn frame_to_html(df: &DataFrame, class: &str) -> String {
     html + "</tbody>\n</table>"
 }
 
+/// A standalone HTML page around `body`.
+pub fn html_page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>body{{font-family:sans-serif}} table{{border-collapse:collapse;font-size:13px}} th,td{{border:1px solid #ccc;padding:3px 6px}} th{{background:#eee}}</style></head>\n<body><h1>{0}</h1>\n{1}\n</body></html>\n",
+        escape(title),
+        body
+    )
+}
+
 /// Prints `html` as one evcxr rich output (shown when the cell ends).
 pub fn evcxr_html(html: &str) {
     println!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT");
@@ -105,6 +114,63 @@ impl RunTable {
     }
 
     /// evcxr rich display: the table as HTML.
+    pub fn evcxr_display(&self) {
+        evcxr_html(&self.to_html());
+    }
+}
+
+impl crate::config::ExperimentConfig {
+    /// A one-line summary with the full JSON folded underneath.
+    pub fn to_html(&self) -> String {
+        let [c, h, w] = self.image_shape();
+        let g = &self.generator;
+        let d = &self.discriminator;
+        format!(
+            "<div class=\"gan-lab-config\"><p><b>{}</b> — {} at {c}×{h}×{w}, batch {}, seed {}, loss {:?}</p><ul><li>G: {:?}, {:?}, BatchNorm {}</li><li>D: {:?}, {:?}, BatchNorm {}, dropout {:?}</li><li>optimisers: G {:?}; D {:?}</li></ul><details><summary>JSON</summary><pre>{}</pre></details></div>",
+            escape(&self.name),
+            escape(&self.data.dataset),
+            self.train.batch_size,
+            self.seed,
+            self.loss,
+            g.architecture_kind(),
+            g.activation,
+            g.batch_norm,
+            d.architecture_kind(),
+            d.activation,
+            d.batch_norm,
+            d.dropout,
+            self.g_optimizer,
+            self.d_optimizer,
+            escape(&self.to_json())
+        )
+    }
+
+    /// evcxr rich display.
+    pub fn evcxr_display(&self) {
+        evcxr_html(&self.to_html());
+    }
+}
+
+impl crate::run::QualityRow {
+    /// The numbers as a one-row HTML table, with the protocol underneath.
+    pub fn to_html(&self) -> String {
+        let cells = [
+            ("step", self.step.to_string()),
+            ("FLD", format_number(self.fld)),
+            ("KID", format!("{} ± {}", format_number(self.kid_mean), format_number(self.kid_std))),
+            ("precision", format_number(self.precision)),
+            ("recall", format_number(self.recall)),
+            ("density", format_number(self.density)),
+            ("coverage", format_number(self.coverage)),
+            ("classes hit", format!("{:.0}%", 100.0 * self.class_coverage)),
+            ("eval s", format_number(self.eval_s)),
+        ];
+        let head: String = cells.iter().map(|(k, _)| format!("<th>{k}</th>")).collect();
+        let row: String = cells.iter().map(|(_, v)| format!("<td style=\"text-align:right\">{}</td>", escape(v))).collect();
+        format!("<table class=\"gan-lab-quality\"><tr>{head}</tr><tr>{row}</tr></table><p><small>protocol: {}</small></p>", escape(&self.protocol.key()))
+    }
+
+    /// evcxr rich display.
     pub fn evcxr_display(&self) {
         evcxr_html(&self.to_html());
     }

@@ -1,8 +1,10 @@
 //! Pictures and HTML: sample grids as PNG, tables and images as HTML, evcxr rich display.
 
+mod chart;
 mod html;
 
-pub use html::{escape, evcxr_html, format_number, frame_to_html};
+pub use chart::{Bar, Chart, Series};
+pub use html::{escape, evcxr_html, format_number, frame_to_html, html_page};
 
 use std::path::Path;
 
@@ -43,6 +45,12 @@ impl ImageGrid {
             }
         }
         Ok(ImageGrid { image: img })
+    }
+
+    /// Reads a grid saved as PNG (e.g. a run's `samples/step-NNNNNNN.png`).
+    pub fn open(path: &Path) -> Result<Self> {
+        let img = image::open(path).map_err(|e| Error::bad_file(path, format!("cannot read the image: {e}")))?;
+        Ok(ImageGrid { image: img.to_rgb8() })
     }
 
     /// PNG bytes.

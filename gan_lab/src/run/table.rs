@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct RunTable {
     pub frame: DataFrame,
+    /// The run directory of each row, in row order.
+    pub paths: Vec<std::path::PathBuf>,
     /// Sub-folders that look like runs but could not be read, each with the reason.
     pub problems: Vec<String>,
 }
@@ -151,13 +153,19 @@ impl RunTable {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
         paths.sort();
+        Self::read(paths.into_iter().filter_map(|p| RunDir::open(&p).ok())) // other folders are not runs
+    }
+
+    /// The given runs, in the given order.
+    pub fn of(runs: &[&RunDir]) -> Result<Self> {
+        Self::read(runs.iter().map(|r| (*r).clone()))
+    }
+
+    fn read(runs: impl Iterator<Item = RunDir>) -> Result<Self> {
         let mut cols = Columns::default();
         let mut problems = Vec::new();
-        for path in paths {
-            let run = match RunDir::open(&path) {
-                Ok(r) => r,
-                Err(_) => continue, // not a run directory
-            };
+        let mut rows = Vec::new();
+        for run in runs {
             let cfg = match run.config() {
                 Ok(c) => c,
                 Err(e) => {
@@ -169,15 +177,16 @@ impl RunTable {
             let summary = read_optional(&run.summary_path(), read_json::<Summary>, &mut problems);
             let quality = read_optional(&run.quality_path(), read_quality, &mut problems).and_then(|rows| rows.into_iter().last());
             cols.push(&run, &cfg, platform, summary, quality);
+            rows.push(run.path.clone());
         }
-        Ok(RunTable { frame: cols.frame()?, problems })
+        Ok(RunTable { frame: cols.frame()?, paths: rows, problems })
     }
 
     /// The columns worth reading in a terminal, floats rounded to 4 decimals (the full frame keeps
     /// every column and full precision).
     pub fn compact(&self) -> Result<DataFrame> {
-        const KEEP: [&str; 16] = [
-            "run", "config", "dataset", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
+        const KEEP: [&str; 18] = [
+            "run", "config", "dataset", "architecture", "optimizer", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
             "cost_usd", "fld", "quality_protocol", "status",
         ];
         let mut columns = Vec::new();

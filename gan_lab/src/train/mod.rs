@@ -49,6 +49,8 @@ pub struct ChunkReport {
     /// The sample grid written at the end of the chunk.
     pub sample: Option<PathBuf>,
     pub checkpoint: Option<PathBuf>,
+    /// The chunk ended early because the stop flag was raised.
+    pub interrupted: bool,
 }
 
 /// Sums over the current logging interval.
@@ -95,6 +97,9 @@ pub struct Session<B: AutodiffBackend> {
     eval_off: bool,
     /// Print a progress line at every logged step.
     pub verbose: bool,
+    /// When raised (by another thread), the current chunk ends after the step in progress and
+    /// still writes its sample grid and checkpoint.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 fn seed_mix(seed: u64, salt: u64) -> u64 {
@@ -241,6 +246,7 @@ impl<B: AutodiffBackend> Session<B> {
             last_sample: None,
             last_checkpoint: None,
             verbose: true,
+            stop: None,
         })
     }
 
@@ -366,8 +372,13 @@ impl<B: AutodiffBackend> Session<B> {
         let rows_before = self.history.len();
         let chunk_start = Instant::now();
         let mut chunk_train = 0.0;
+        let mut interrupted = false;
         loop {
             let done = self.step - from;
+            if self.stop.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+                interrupted = true;
+                break;
+            }
             if steps.is_some_and(|n| done >= n) || budget.is_some_and(|b| done > 0 && chunk_start.elapsed() >= b) {
                 break;
             }
@@ -387,7 +398,7 @@ impl<B: AutodiffBackend> Session<B> {
                         (None, Some(b)) => Some((b.as_secs_f64() - chunk_start.elapsed().as_secs_f64()).max(0.0)),
                         _ => None,
                     };
-                    println!("{}", progress_line(&row, target, eta));
+                    progress::say(&progress_line(&row, target, eta));
                 }
                 if row.alarms.contains("non_finite") {
                     self.write_summary()?;
@@ -424,6 +435,7 @@ impl<B: AutodiffBackend> Session<B> {
             rows: self.history[rows_before..].to_vec(),
             sample,
             checkpoint,
+            interrupted,
         })
     }
 

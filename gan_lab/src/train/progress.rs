@@ -1,6 +1,14 @@
 //! One progress line per logged step (notebook stdout is line-buffered: no `\r` bars).
 
+use std::io::Write;
+
 use crate::run::MetricsRow;
+
+/// Prints one line to stdout, ignoring a closed stdout: an engine whose client went away must
+/// still finish its step and write its checkpoint instead of panicking on a broken pipe.
+pub fn say(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
 
 /// `1h02m`, `3m07s`, `12s`.
 pub fn format_duration(seconds: f64) -> String {

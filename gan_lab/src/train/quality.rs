@@ -109,17 +109,17 @@ impl<B: AutodiffBackend> Session<B> {
         let row = match self.evaluate(n) {
             Ok(row) => row,
             Err(e @ (Error::BadFile { .. } | Error::Unknown { .. } | Error::Dataset { .. })) => {
-                println!("quality evaluation off for this run: {e}");
+                super::progress::say(&format!("quality evaluation off for this run: {e}"));
                 self.eval_off = true;
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
         if self.verbose {
-            println!(
+            super::progress::say(&format!(
                 "eval step {} | FLD {:.3} KID {:.4} | precision {:.2} recall {:.2} | density {:.2} coverage {:.2} | {:.1}s",
                 row.step, row.fld, row.kid_mean, row.precision, row.recall, row.density, row.coverage, row.eval_s
-            );
+            ));
         }
         self.quality.push(row.clone());
         write_quality(&run.quality_path(), &self.quality)?;

@@ -1,0 +1,158 @@
+//! What one training chunk shows in a notebook: ONE `text/html` block (evcxr keeps one output per
+//! MIME type per cell) with the loss chart, the D(x)/D(G(z)) chart, the fixed-noise sample grid
+//! and the chunk's numbers.
+
+use std::path::{Path, PathBuf};
+
+use super::{mode_name, Experiment};
+use crate::error::Result;
+use crate::report::{escape, evcxr_html, format_number, Chart, ImageGrid, Series};
+use crate::run::MetricsRow;
+
+/// One chunk's report.
+#[derive(Debug, Clone)]
+pub struct ChunkView {
+    pub run: String,
+    pub run_path: PathBuf,
+    pub backend: String,
+    pub threads: usize,
+    pub from_step: u64,
+    pub to_step: u64,
+    pub batch_size: usize,
+    /// Seconds inside training steps (what images/s is computed from).
+    pub train_seconds: f64,
+    /// Seconds of the whole call as the notebook saw it: samples, checkpoints and the channel included.
+    pub wall_seconds: f64,
+    pub images_per_s: f64,
+    /// The engine stopped early because its client went away.
+    pub interrupted: bool,
+    /// Every metrics row of the run so far.
+    pub history: Vec<MetricsRow>,
+    pub sample: Option<ImageGrid>,
+    pub sample_path: Option<PathBuf>,
+    pub charts: Vec<Chart>,
+}
+
+/// The loss chart and the D(x) / D(G(z)) chart of a run's history (none when it is empty).
+pub fn history_charts(history: &[MetricsRow]) -> Result<Vec<Chart>> {
+    if history.is_empty() {
+        return Ok(Vec::new());
+    }
+    let line = |name: &str, f: fn(&MetricsRow) -> f64| Series::new(name, history.iter().map(|r| (r.step as f64, f(r))).collect());
+    Ok(vec![
+        Chart::lines("Losses", "generator step", "BCE", &[line("D loss", |r| r.d_loss), line("G loss", |r| r.g_loss)])?,
+        Chart::lines("Discriminator outputs", "generator step", "mean probability", &[line("D(x)", |r| r.d_real), line("D(G(z))", |r| r.d_fake)])?,
+    ])
+}
+
+impl ChunkView {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        exp: &Experiment,
+        from_step: u64,
+        to_step: u64,
+        train_seconds: f64,
+        wall_seconds: f64,
+        images_per_s: f64,
+        sample_path: Option<PathBuf>,
+        interrupted: bool,
+        history: Vec<MetricsRow>,
+    ) -> Result<Self> {
+        let sample = match &sample_path {
+            Some(p) => Some(ImageGrid::open(p)?),
+            None => None,
+        };
+        Ok(ChunkView {
+            run: exp.run_dir().name(),
+            run_path: exp.run_dir().path.clone(),
+            backend: exp.backend().to_string(),
+            threads: exp.threads(),
+            from_step,
+            to_step,
+            batch_size: exp.config().train.batch_size,
+            train_seconds,
+            wall_seconds,
+            images_per_s,
+            interrupted,
+            charts: history_charts(&history)?,
+            history,
+            sample,
+            sample_path,
+        })
+    }
+
+    /// Images per second over the whole call (overheads included), as a notebook user waits for it.
+    pub fn wall_images_per_s(&self) -> f64 {
+        let images = (self.to_step - self.from_step) as f64 * self.batch_size as f64;
+        if self.wall_seconds > 0.0 {
+            images / self.wall_seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// The last metrics row.
+    pub fn last(&self) -> Option<&MetricsRow> {
+        self.history.last()
+    }
+
+    /// The report as one HTML fragment.
+    pub fn to_html(&self) -> Result<String> {
+        let mut html = format!(
+            "<div class=\"gan-lab-chunk\"><p><b>{}</b> — steps {} → {} on {} ({} threads, {} mode){}</p>\n",
+            escape(&self.run),
+            self.from_step,
+            self.to_step,
+            escape(&self.backend),
+            self.threads,
+            mode_name(),
+            if self.interrupted { " — <b>interrupted</b>, checkpoint kept" } else { "" }
+        );
+        html += "<div style=\"display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start\">\n";
+        for c in &self.charts {
+            html += &c.to_html();
+        }
+        if let Some(grid) = &self.sample {
+            html += &format!("<figure style=\"margin:0\">{}<figcaption>fixed noise, step {}</figcaption></figure>", grid.to_html()?, self.to_step);
+        }
+        html += "</div>\n";
+        let last = self.last();
+        let cell = |f: fn(&MetricsRow) -> f64| last.map(|r| format_number(f(r))).unwrap_or_default();
+        let rows = [
+            ("steps", format!("{}", self.to_step - self.from_step)),
+            ("training s", format_number(self.train_seconds)),
+            ("wall s", format_number(self.wall_seconds)),
+            ("images/s (training)", format_number(self.images_per_s)),
+            ("images/s (wall)", format_number(self.wall_images_per_s())),
+            ("D loss", cell(|r| r.d_loss)),
+            ("G loss", cell(|r| r.g_loss)),
+            ("D(x)", cell(|r| r.d_real)),
+            ("D(G(z))", cell(|r| r.d_fake)),
+            ("alarms", last.map(|r| escape(&r.alarms)).unwrap_or_default()),
+        ];
+        html += "<table class=\"gan-lab-numbers\"><tr>";
+        for (k, _) in &rows {
+            html += &format!("<th>{k}</th>");
+        }
+        html += "</tr><tr>";
+        for (_, v) in &rows {
+            html += &format!("<td style=\"text-align:right\">{v}</td>");
+        }
+        html += "</tr></table></div>";
+        Ok(html)
+    }
+
+    /// Saves the report as a standalone HTML page.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let page = crate::report::html_page(&format!("{} steps {}–{}", self.run, self.from_step, self.to_step), &self.to_html()?);
+        crate::run::write_atomic(path.as_ref(), page.as_bytes())
+    }
+
+    /// evcxr rich display.
+    pub fn evcxr_display(&self) {
+        match self.to_html() {
+            Ok(html) => evcxr_html(&html),
+            Err(e) => println!("{e}"),
+        }
+    }
+}

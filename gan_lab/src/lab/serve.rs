@@ -1,0 +1,151 @@
+//! The engine side: `gan-lab engine` reads commands from stdin and runs one training session.
+//!
+//! When stdin closes (the notebook kernel was interrupted, restarted or died), the chunk in
+//! progress ends after its current step, writes its sample grid and checkpoint, and the engine
+//! exits: nothing trained is lost and `Experiment::open(run)` carries on from there.
+
+use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::protocol::{BackendStatus, Command, Event};
+use crate::error::{Error, Result};
+use crate::platform::{cpu_threads, price_from_env, AnySession, BackendKind};
+use crate::run::{read_json, PlatformRecord, RunDir};
+
+fn emit(event: &Event) {
+    // A client that has gone away cannot be told anything; keep going and finish cleanly.
+    let _ = writeln!(std::io::stdout().lock(), "{}", event.to_line());
+}
+
+/// Serves commands from stdin until `quit` or end of input.
+pub fn serve() -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, commands) = channel::<String>();
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let mut quit_sent = false;
+        for line in std::io::stdin().lock().lines().map_while(|l| l.ok()) {
+            quit_sent = matches!(Command::parse(&line), Ok(Command::Quit));
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+        // Input ended without `quit`: the client is gone (an interrupted or dead kernel), so the
+        // chunk in progress stops early. A script that pipes `… quit` runs every command.
+        if !quit_sent {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    let mut session: Option<AnySession> = None;
+    for line in commands {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = Command::parse(&line).and_then(|cmd| match cmd {
+            Command::Quit => Ok(None),
+            cmd => handle(&mut session, cmd, &stop).map(Some),
+        });
+        match result {
+            Ok(Some(event)) => emit(&event),
+            Ok(None) => break,
+            Err(e) => emit(&Event::Error { message: e.to_string() }),
+        }
+    }
+    emit(&Event::Bye);
+    Ok(())
+}
+
+fn price(p: Option<f64>) -> Result<Option<f64>> {
+    match p {
+        Some(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        Some(v) => Err(Error::Other(format!("price_per_hour must be a number ≥ 0, got {v}"))),
+        None => price_from_env(),
+    }
+}
+
+fn ready(session: &AnySession, backend: BackendKind) -> Result<Event> {
+    let run = session.run_dir().ok_or_else(|| Error::Engine { message: "the session has no run directory".into() })?;
+    Ok(Event::Ready {
+        run: std::fs::canonicalize(&run.path).unwrap_or_else(|_| run.path.clone()),
+        step: session.step(),
+        backend: backend.name().into(),
+        threads: cpu_threads(),
+        version: format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("GAN_LAB_GIT_COMMIT")),
+    })
+}
+
+fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -> Result<Event> {
+    match cmd {
+        Command::New { config, runs_dir, backend, price_per_hour } => {
+            refuse_second(slot)?;
+            let backend = BackendKind::parse(&backend)?;
+            backend.check()?;
+            config.validate()?;
+            // Build first (data, models): a bad dataset leaves no run directory behind.
+            let mut s = AnySession::new(*config.clone(), backend, price(price_per_hour)?, None)?;
+            if let [first, ..] = s.skipped_files() {
+                eprintln!("warning: skipped {} files that are not .png/.jpg/.jpeg images (e.g. {})", s.skipped_files().len(), first.display());
+            }
+            s.attach_run(RunDir::create(&runs_dir, &config)?)?;
+            install(slot, s, backend, stop)
+        }
+        Command::Open { run, backend, price_per_hour } => {
+            refuse_second(slot)?;
+            let run = RunDir::open(&run)?;
+            let backend = match backend {
+                Some(b) => BackendKind::parse(&b)?,
+                None => read_json::<PlatformRecord>(&run.platform_path()).ok().and_then(|p| BackendKind::parse(&p.backend).ok()).unwrap_or(BackendKind::Flex),
+            };
+            backend.check()?;
+            let s = AnySession::open(run, backend, price(price_per_hour)?)?;
+            install(slot, s, backend, stop)
+        }
+        Command::Train { steps, seconds } => {
+            let s = slot.as_mut().ok_or_else(|| Error::Engine { message: "no session yet: send 'new' or 'open' first".into() })?;
+            let started = Instant::now();
+            let report = match (steps, seconds) {
+                (Some(n), None) => s.train_steps(n)?,
+                (None, Some(t)) if t.is_finite() && t > 0.0 => s.train_for(Duration::from_secs_f64(t))?,
+                _ => return Err(Error::Other(format!("train needs exactly one of steps or seconds (> 0), got steps {steps:?}, seconds {seconds:?}"))),
+            };
+            Ok(Event::Chunk {
+                from_step: report.from_step,
+                to_step: report.to_step,
+                train_seconds: report.seconds,
+                wall_seconds: started.elapsed().as_secs_f64(),
+                images_per_s: report.images_per_s,
+                sample: report.sample,
+                checkpoint: report.checkpoint,
+                interrupted: report.interrupted,
+            })
+        }
+        Command::Backends => Ok(Event::Backends {
+            backends: [BackendKind::Flex, BackendKind::NdArray, BackendKind::Cuda]
+                .into_iter()
+                .map(|b| {
+                    let check = b.check();
+                    BackendStatus { name: b.name().into(), available: check.is_ok(), reason: check.err().map(|e| e.to_string()) }
+                })
+                .collect(),
+        }),
+        Command::Quit => Err(Error::Engine { message: "quit is handled by the loop".into() }),
+    }
+}
+
+fn refuse_second(slot: &Option<AnySession>) -> Result<()> {
+    match slot.as_ref().and_then(|s| s.run_dir()) {
+        Some(run) => Err(Error::Engine { message: format!("this engine already trains {}; start another engine for another run", run.path.display()) }),
+        None => Ok(()),
+    }
+}
+
+fn install(slot: &mut Option<AnySession>, mut s: AnySession, backend: BackendKind, stop: &Arc<AtomicBool>) -> Result<Event> {
+    s.set_verbose(true);
+    s.set_stop_flag(Arc::clone(stop));
+    let event = ready(&s, backend)?;
+    *slot = Some(s);
+    Ok(event)
+}

@@ -1,0 +1,127 @@
+//! The notebook side driving a real `gan-lab engine` process: chunks, errors that leave the engine
+//! alive, and a client that vanishes mid-chunk (an interrupted kernel) losing nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use gan_lab::lab::protocol::{Command as Cmd, Event};
+use gan_lab::prelude::*;
+
+fn use_test_binary() {
+    static ONCE: Once = Once::new();
+    // The binary cargo built for these tests, instead of a `cargo build` from inside a test.
+    ONCE.call_once(|| std::env::set_var("GAN_LAB_ENGINE", env!("CARGO_BIN_EXE_gan-lab")));
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan_lab_engine_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn small_mlp() -> ExperimentConfig {
+    let mut cfg = preset("mlp-gan").unwrap();
+    cfg.data.limit = Some(256);
+    cfg.train.batch_size = 16;
+    cfg.train.log_every = 2;
+    cfg.train.eval_samples = 0;
+    cfg
+}
+
+fn options(runs: &std::path::Path) -> Options {
+    Options { runs_dir: runs.to_path_buf(), threads: Some(1), ..Options::default() }
+}
+
+#[test]
+fn an_experiment_trains_chunks_in_the_engine_and_reports_them() {
+    use_test_binary();
+    let runs = temp("chunks");
+    let mut exp = Experiment::start_with(&small_mlp(), options(&runs)).unwrap();
+    assert_eq!((exp.backend(), exp.threads(), exp.step()), ("flex", 1, 0));
+    let first = exp.train_steps(4).unwrap();
+    let second = exp.train_steps(3).unwrap();
+    assert_eq!((first.from_step, first.to_step, second.from_step, second.to_step), (0, 4, 4, 7));
+    assert!(second.images_per_s > 0.0 && second.wall_seconds >= second.train_seconds);
+    assert_eq!(second.history.iter().map(|r| r.step).collect::<Vec<_>>(), vec![2, 4, 6], "the whole run's rows");
+    let html = second.to_html().unwrap();
+    assert!(html.contains("<svg") && html.contains("data:image/png;base64,"), "charts and the sample grid");
+    assert!(exp.run_dir().latest_checkpoint().unwrap().is_some_and(|(s, _)| s == 7));
+    exp.stop().unwrap();
+}
+
+#[test]
+fn a_refused_command_leaves_the_engine_running() {
+    use_test_binary();
+    let runs = temp("refused");
+    let mut bad = small_mlp();
+    bad.train.batch_size = 0;
+    let err = Experiment::start_with(&bad, options(&runs)).err().unwrap().to_string();
+    assert!(err.contains("batch_size"), "{err}");
+
+    let mut engine = gan_lab::lab::Engine::start(Some(1)).unwrap();
+    let err = engine.request(&Cmd::Train { steps: Some(1), seconds: None }).unwrap_err().to_string();
+    assert!(err.contains("no session yet"), "{err}");
+    let err = engine
+        .request(&Cmd::New { config: Box::new(small_mlp()), runs_dir: runs.clone(), backend: "tpu".into(), price_per_hour: None })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tpu") && err.contains("flex"), "{err}");
+    // Still alive: a good command after two bad ones works.
+    let ready = engine.request(&Cmd::New { config: Box::new(small_mlp()), runs_dir: runs.clone(), backend: "flex".into(), price_per_hour: None });
+    assert!(matches!(ready, Ok(Event::Ready { step: 0, .. })), "{ready:?}");
+    engine.stop().unwrap();
+}
+
+#[test]
+fn the_backends_of_this_build_are_reported_with_reasons() {
+    use_test_binary();
+    let report = gan_lab::lab::backend_report().unwrap();
+    let names: Vec<&str> = report.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["flex", "ndarray", "cuda"]);
+    assert!(report[0].available && report[1].available);
+    if !report[2].available {
+        assert!(report[2].reason.as_deref().is_some_and(|r| r.contains("cuda")), "{:?}", report[2]);
+    }
+    assert!(available_backends().unwrap().starts_with(&["flex".to_string(), "ndarray".to_string()]));
+}
+
+#[test]
+fn an_engine_whose_client_vanishes_ends_its_chunk_with_a_checkpoint_and_the_run_resumes() {
+    use_test_binary();
+    let runs = temp("vanish");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gan-lab"))
+        .arg("engine")
+        .env("RAYON_NUM_THREADS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let new = Cmd::New { config: Box::new(small_mlp()), runs_dir: runs.clone(), backend: "flex".into(), price_per_hour: None };
+    writeln!(stdin, "{}", new.to_line()).unwrap();
+    writeln!(stdin, "{}", Cmd::Train { steps: Some(1_000_000), seconds: None }.to_line()).unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(|l| l.ok());
+    // Wait until it is training (a progress line), then vanish like a killed kernel.
+    let run = match Event::parse(&lines.next().unwrap()) {
+        Some(Ok(Event::Ready { run, .. })) => run,
+        other => panic!("expected ready, got {other:?}"),
+    };
+    assert!(lines.next().unwrap().starts_with("step "));
+    drop(stdin);
+    let started = Instant::now();
+    let chunk = lines.filter_map(|l| Event::parse(&l)).next().unwrap().unwrap();
+    let Event::Chunk { to_step, interrupted, checkpoint, .. } = chunk else { panic!("expected a chunk, got {chunk:?}") };
+    assert!(interrupted && to_step >= 2 && to_step < 1_000_000);
+    assert!(checkpoint.is_some_and(|c| c.ends_with(format!("step-{to_step:07}"))));
+    assert!(child.wait().unwrap().success());
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    let mut again = Experiment::open(&run, None).unwrap();
+    assert_eq!(again.step(), to_step);
+    assert_eq!(again.train_steps(2).unwrap().to_step, to_step + 2);
+}
