@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs what the notebooks need and prebuilds gan_lab, so the first notebook cell is fast.
+# Safe to run again: each step checks first and a second run changes nothing.
+#
+#   GAN_LAB_HOME      where everything goes (default ~/.cache/gan_lab):
+#                       venv/      Python venv with Jupyter (environment/requirements-notebooks.txt)
+#                       tools/     evcxr_jupyter, the Rust kernel (pinned version below)
+#                       target/    cargo's build cache for the gan-lab engine (CARGO_TARGET_DIR)
+#                       evcxr/     per-notebook kernel build folders (EVCXR_TMPDIR)
+#   GAN_LAB_FEATURES  cargo features of the engine build (e.g. "cuda" on a GPU machine)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+GAN_LAB_HOME=${GAN_LAB_HOME:-$HOME/.cache/gan_lab}
+EVCXR_VERSION=0.22.0
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$GAN_LAB_HOME/target}
+VENV=$GAN_LAB_HOME/venv
+TOOLS=$GAN_LAB_HOME/tools
+
+step() { echo "== $*"; }
+need() {
+    command -v "$1" >/dev/null || { echo "error: $1 not found: $2" >&2; exit 1; }
+}
+need cargo "install Rust with rustup (https://rustup.rs), then run this again"
+need rustc "install Rust with rustup (https://rustup.rs), then run this again"
+need python3 "install Python 3.9 or newer with its venv module (Debian: apt-get install python3-venv)"
+mkdir -p "$GAN_LAB_HOME" "$CARGO_TARGET_DIR"
+
+step "Python venv with Jupyter: $VENV"
+REQ=$ROOT/environment/requirements-notebooks.txt
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+if [ "$(cat "$VENV/.gan_lab-requirements" 2>/dev/null)" != "$want" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
+    echo "$want" > "$VENV/.gan_lab-requirements"
+else
+    echo "   up to date"
+fi
+
+step "evcxr_jupyter $EVCXR_VERSION: $TOOLS/bin"
+if ! { [ -x "$TOOLS/bin/evcxr_jupyter" ] && grep -q "^\"evcxr_jupyter $EVCXR_VERSION " "$TOOLS/.crates.toml" 2>/dev/null; }; then
+    echo "   building it (about 10-20 minutes on 2 cores, once)"
+    cargo install --quiet --locked evcxr_jupyter --version "$EVCXR_VERSION" --root "$TOOLS" \
+        --target-dir "$GAN_LAB_HOME/tools-build"
+    rm -rf "$GAN_LAB_HOME/tools-build"
+else
+    echo "   up to date"
+fi
+
+step "Jupyter kernel spec 'rust'"
+# evcxr loads every cell as a shared library linked to the toolchain's libstd. rustc's relative
+# rpath misses that folder when the kernel's build folder and the toolchain share a parent (both
+# under $HOME), so the kernel gets it on LD_LIBRARY_PATH. PATH carries cargo for the kernel's builds.
+LIBDIR=$(rustc --print target-libdir)
+CARGO_DIR=$(dirname "$(command -v cargo)")
+"$TOOLS/bin/evcxr_jupyter" --install >/dev/null
+SPEC_DIR=$("$VENV/bin/jupyter" kernelspec list --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["kernelspecs"]["rust"]["resource_dir"])')
+"$VENV/bin/python" - "$SPEC_DIR/kernel.json" "$TOOLS/bin/evcxr_jupyter" "$LIBDIR" "$CARGO_DIR" "$CARGO_TARGET_DIR" <<'PY'
+import json, os, sys
+path, kernel, libdir, cargo_dir, target = sys.argv[1:]
+spec = {
+    "argv": [kernel, "--control_file", "{connection_file}"],
+    "display_name": "Rust",
+    "language": "rust",
+    "interrupt_mode": "message",
+    "env": {
+        "LD_LIBRARY_PATH": libdir,
+        "PATH": cargo_dir + ":/usr/local/bin:/usr/bin:/bin",
+        "CARGO_TARGET_DIR": target,
+    },
+}
+with open(path, "w") as f:
+    json.dump(spec, f, indent=2)
+    f.write("\n")
+PY
+echo "   $SPEC_DIR/kernel.json"
+
+step "gan-lab engine (release build${GAN_LAB_FEATURES:+, features $GAN_LAB_FEATURES})"
+(cd "$ROOT" && cargo build --release --locked -p gan_lab --bin gan-lab ${GAN_LAB_FEATURES:+--features "$GAN_LAB_FEATURES"})
+
+step "notebook kernel build cache (the first cell of every notebook)"
+"$VENV/bin/python" "$ROOT/notebooks/execute.py" --warm-up
+
+step "done. Open the notebooks with:"
+echo "   $VENV/bin/jupyter lab --ip 127.0.0.1 $ROOT/notebooks"
+echo "   (bound to this machine only; Jupyter prints a URL with its access token)"

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Execute gan_lab notebooks headless with the evcxr Rust kernel and export HTML reports.
+
+    python notebooks/execute.py [--quick] [--reports DIR] [NOTEBOOK ...]
+
+Each notebook runs in a fresh kernel from the notebooks/ folder; any cell error fails it. The
+executed copy is exported to DIR/<name>.html with every chart (SVG) and image (PNG) embedded and a
+banner saying which mode made it. The committed notebooks are never written to. Exit status 1 when
+a notebook failed or lacks the outputs its metadata (`gan_lab.expects`) promises.
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def git_commit():
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def rust_libdir():
+    """The toolchain's libstd folder. evcxr loads each cell as a shared library linked to libstd;
+    rustc's relative rpath misses it when the build folder and the toolchain share a parent
+    (e.g. both under $HOME), so the kernel is given the folder explicitly."""
+    out = subprocess.run(["rustc", "--print", "target-libdir"], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def outputs_of(nb):
+    """What the executed notebook shows: counts of PNG images, SVG charts and error outputs."""
+    png = svg = errors = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errors += 1
+            data = out.get("data", {})
+            html = data.get("text/html", "")
+            html = "".join(html) if isinstance(html, list) else html
+            png += ("image/png" in data) + html.count("data:image/png;base64,")
+            svg += ("image/svg+xml" in data) + html.count("<svg")
+    return {"png": png, "svg": svg, "errors": errors}
+
+
+def banner(mode, seconds, status):
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = (
+        f"> **gan_lab report** — executed headless in **{mode} mode** "
+        f"({'GAN_LAB_QUICK=1: smoke-test sizes' if mode == 'quick' else 'full-size runs'}) on {stamp}, "
+        f"commit `{git_commit()}`, {seconds:.0f} s, {status}."
+    )
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def warm_up(evcxr_root):
+    """Runs the first code cell that every notebook shares, so evcxr's build cache (`:cache`) holds
+    the notebook side of gan_lab before the first notebook opens."""
+    source = next(HERE.glob("[0-9][0-9]_*.ipynb"))
+    first = next(c for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(first.source), nbformat.v4.new_code_cell("use gan_lab::prelude::*;\nmode_name()")]
+    os.environ["EVCXR_TMPDIR"] = str(evcxr_root / "warm-up")
+    (evcxr_root / "warm-up").mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    NotebookClient(nb, kernel_name="rust", timeout=3600, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
+    print(f"   kernel side of gan_lab built (or found) in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def run_one(path, args, evcxr_root):
+    nb = nbformat.read(path, as_version=4)
+    # A persistent build folder per notebook: the second run of a notebook skips evcxr's build.
+    os.environ["EVCXR_TMPDIR"] = str(evcxr_root / path.stem)
+    (evcxr_root / path.stem).mkdir(parents=True, exist_ok=True)
+    client = NotebookClient(
+        nb,
+        kernel_name="rust",
+        timeout=args.cell_timeout,
+        startup_timeout=600,
+        resources={"metadata": {"path": str(HERE)}},
+    )
+    started = time.monotonic()
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        error = str(e).strip().splitlines()[-1] if str(e).strip() else "cell error"
+    except Exception as e:  # kernel died, timeout
+        error = f"{type(e).__name__}: {e}"
+    seconds = time.monotonic() - started
+    found = outputs_of(nb)
+    expects = nb.metadata.get("gan_lab", {}).get("expects", [])
+    missing = [kind for kind in expects if found.get(kind, 0) == 0]
+    if error is None and found["errors"]:
+        error = f"{found['errors']} error outputs"
+    if error is None and missing:
+        error = "no " + " and no ".join(missing) + " output"
+    status = "ok" if error is None else f"FAILED: {error}"
+    nb.cells.insert(0, banner(args.mode, seconds, status))
+    html, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    out = args.reports / f"{path.stem}.html"
+    out.write_text(html, encoding="utf-8")
+    return {"notebook": path.name, "seconds": round(seconds, 1), "status": status, "report": str(out), **found}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("notebooks", nargs="*", type=pathlib.Path)
+    p.add_argument("--quick", action="store_true", help="set GAN_LAB_QUICK=1 (smoke-test sizes)")
+    p.add_argument("--reports", type=pathlib.Path, default=ROOT / "reports")
+    p.add_argument("--cell-timeout", type=int, default=3 * 3600, help="seconds one cell may take")
+    p.add_argument("--warm-up", action="store_true", help="only build the kernel side of gan_lab into evcxr's cache")
+    args = p.parse_args()
+    args.mode = "quick" if args.quick else "full"
+    os.environ["GAN_LAB_QUICK"] = "1" if args.quick else "0"
+    home = pathlib.Path(os.environ.get("GAN_LAB_HOME", pathlib.Path.home() / ".cache" / "gan_lab"))
+    os.environ.setdefault("CARGO_TARGET_DIR", str(home / "target"))
+    libdir = rust_libdir()
+    if libdir not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+        os.environ["LD_LIBRARY_PATH"] = ":".join(p for p in [libdir, os.environ.get("LD_LIBRARY_PATH", "")] if p)
+    if args.warm_up:
+        warm_up(home / "evcxr")
+        return 0
+    args.reports.mkdir(parents=True, exist_ok=True)
+    notebooks = args.notebooks or sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
+    results = []
+    for path in notebooks:
+        print(f"executing {path.name} ({args.mode} mode) ...", flush=True)
+        r = run_one(path.resolve(), args, home / "evcxr")
+        results.append(r)
+        print(f"  {r['status']} in {r['seconds']:.0f} s: {r['png']} PNG, {r['svg']} SVG -> {r['report']}", flush=True)
+    (args.reports / "summary.json").write_text(json.dumps({"mode": args.mode, "results": results}, indent=2) + "\n")
+    total = sum(r["seconds"] for r in results)
+    failed = [r["notebook"] for r in results if r["status"] != "ok"]
+    print(f"{len(results)} notebooks in {total:.0f} s ({args.mode} mode); {len(failed)} failed {failed if failed else ''}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
