@@ -98,7 +98,7 @@ def run_one(path, args, evcxr_root):
     try:
         client.execute()
     except CellExecutionError as e:
-        error = str(e).strip().splitlines()[-1] if str(e).strip() else "cell error"
+        error = f"{e.ename}: {e.evalue}".strip()[:500] or "cell error"
     except Exception as e:  # kernel died, timeout
         error = f"{type(e).__name__}: {e}"
     seconds = time.monotonic() - started

@@ -5,7 +5,7 @@ use polars::prelude::*;
 use super::ChunkView;
 use crate::error::{Error, Result};
 use crate::report::{evcxr_html, frame_to_html, Bar, Chart, Series};
-use crate::run::{read_metrics, RunTable};
+use crate::run::{column, read_metrics, RunTable};
 
 /// A DataFrame that displays as an HTML table in a notebook (polars has no rich display there).
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl RunTable {
     /// A short label per row: `config/backend`, with `×threads` when the runs differ in threads.
     pub fn labels(&self) -> Vec<String> {
         let text = |name: &str, i: usize| {
-            self.frame.column(name).ok().and_then(|c| c.cast(&DataType::String).ok()).and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
+            column(&self.frame, name).ok().and_then(|c| c.cast(&DataType::String).ok()).and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
         };
         let threads: Vec<Option<String>> = (0..self.len()).map(|i| text("threads", i)).collect();
         let mixed = threads.iter().any(|t| t != &threads[0]);
@@ -80,8 +80,7 @@ impl RunTable {
 
     /// Numeric column `column`, one value per run (None where a run has none).
     pub fn numbers(&self, column: &str) -> Result<Vec<Option<f64>>> {
-        let values = self.frame.column(column).map_err(|e| Error::table(format!("run table column '{column}'"), e))?;
-        let values = values.cast(&DataType::Float64).map_err(|e| Error::table(format!("run table column '{column}' as numbers"), e))?;
+        let values = crate::run::column(&self.frame, column)?.cast(&DataType::Float64).map_err(|e| Error::table(format!("run table column '{column}' as numbers"), e))?;
         let values = values.f64().map_err(|e| Error::table(format!("run table column '{column}'"), e))?;
         Ok((0..values.len()).map(|i| values.get(i)).collect())
     }
@@ -143,8 +142,7 @@ impl RunTable {
 
     /// Only the rows whose `column` is one of `values` (e.g. `("dataset", &["mnist10k"])`).
     pub fn filter_in(&self, column: &str, values: &[&str]) -> Result<RunTable> {
-        let col = self.frame.column(column).map_err(|e| Error::table(format!("run table column '{column}'"), e))?;
-        let text = col.cast(&DataType::String).map_err(|e| Error::table(format!("run table column '{column}'"), e))?;
+        let text = crate::run::column(&self.frame, column)?.cast(&DataType::String).map_err(|e| Error::table(format!("run table column '{column}'"), e))?;
         let text = text.str().map_err(|e| Error::table("comparing", e))?;
         let keep: Vec<bool> = (0..text.len()).map(|i| text.get(i).is_some_and(|v| values.contains(&v))).collect();
         self.mask(&keep)
@@ -198,6 +196,8 @@ mod tests {
         let latest = table.latest().unwrap();
         assert_eq!((table.len(), latest.len()), (3, 2));
         assert!(latest.paths.contains(&again.path));
+        assert_eq!(latest.numbers("images_per_s").unwrap().len(), 2, "a filtered table keeps its columns");
+        latest.bar_chart("images_per_s", "speed").unwrap();
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

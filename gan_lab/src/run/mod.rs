@@ -17,7 +17,7 @@ mod table;
 
 pub use metrics::{read_metrics, write_metrics, MetricsRow};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
-pub use table::RunTable;
+pub use table::{column, RunTable};
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;

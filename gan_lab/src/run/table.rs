@@ -7,6 +7,18 @@ use super::{read_json, read_quality, PlatformRecord, QualityRow, RunDir, Summary
 use crate::config::{Architecture, ExperimentConfig, OptimizerConfig};
 use crate::error::{Error, Result};
 
+/// Column `name` of `df`, found by comparing names rather than through the frame's cached
+/// schema. A notebook kernel links each cell with its own copy of polars, whose hash seeds differ,
+/// so a DataFrame made in one cell is not found by name through its schema in the next one.
+pub fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+    df.columns().iter().find(|c| c.name().as_str() == name).ok_or_else(|| {
+        Error::table(
+            format!("column '{name}'"),
+            format!("not found; the columns are {}", df.columns().iter().map(|c| c.name().to_string()).collect::<Vec<_>>().join(", ")),
+        )
+    })
+}
+
 /// One row per run directory found under a folder, plus the folders that could not be read.
 #[derive(Debug, Clone)]
 pub struct RunTable {
@@ -191,7 +203,7 @@ impl RunTable {
         ];
         let mut columns = Vec::new();
         for name in KEEP {
-            let col = self.frame.column(name).map_err(|e| Error::table("selecting run-table columns", e))?;
+            let col = column(&self.frame, name)?;
             let col = match col.f64() {
                 Ok(f) => f.apply_values(|v| (v * 1e4).round() / 1e4).into_column(),
                 Err(_) => col.clone(),
