@@ -112,6 +112,11 @@ pub struct NetworkConfig {
     /// default (Kaiming-uniform, like PyTorch's default for Linear and Conv).
     #[serde(default)]
     pub init_std: Option<f64>,
+    /// Discriminator only: map the [-1, 1] images to [0, 1] before the first layer, for models
+    /// whose source trained on [0, 1] pixels (Goodfellow 2014's pylearn2 MNIST). With a sigmoid
+    /// generator this makes D see exactly σ(·), as in the source; samples and metrics stay in [-1, 1].
+    #[serde(default)]
+    pub input_unit_range: bool,
 }
 
 impl NetworkConfig {

@@ -130,6 +130,7 @@ fn net(architecture: Architecture, activation: Activation, batch_norm: bool) -> 
         batch_norm,
         dropout: DropoutConfig::default(),
         init_std: None,
+        input_unit_range: false,
     }
 }
 
@@ -158,6 +159,9 @@ fn goodfellow2014_mnist() -> ExperimentConfig {
     let mut d = net(Architecture::Mlp { hidden: vec![240, 240] }, Activation::Maxout { pieces: 5 }, false);
     d.dropout = DropoutConfig { input: 0.2, hidden: 0.5 };
     d.init_std = Some(0.005 / 3f64.sqrt());
+    // pylearn2's MNIST pixels are in [0, 1]: with [-1, 1] inputs (784 background pixels at -1
+    // instead of 0) this SGD at lr 0.1 diverged to NaN within 400 steps.
+    d.input_unit_range = true;
     let mut t = train(100, 5000);
     t.latent_distribution = LatentDistribution::Uniform;
     ExperimentConfig {

@@ -95,6 +95,9 @@ impl ExperimentConfig {
         }
         r.probability(&format!("{name}.dropout.input"), net.dropout.input);
         r.probability(&format!("{name}.dropout.hidden"), net.dropout.hidden);
+        if is_generator && net.input_unit_range {
+            r.0.push("generator.input_unit_range must be false (it maps a discriminator's image input), got true".into());
+        }
         if let Some(std) = net.init_std {
             r.positive(&format!("{name}.init_std"), std);
         }
@@ -327,6 +330,7 @@ mod tests {
         one_rule(|c| c.train.log_every = 0, "train.log_every must be ≥ 1, got 0");
         one_rule(|c| c.train.latent_size = 0, "train.latent_size must be ≥ 1, got 0");
         one_rule(|c| c.generator.init_std = Some(-1.0), "generator.init_std must be a finite number > 0, got -1");
+        one_rule(|c| c.generator.input_unit_range = true, "generator.input_unit_range must be false (it maps a discriminator's image input), got true");
     }
 
     #[test]

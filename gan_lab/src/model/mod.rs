@@ -111,6 +111,8 @@ impl<B: Backend> Generator<B> {
 /// Images [B, C, H, W] → logits [B] (positive means "real").
 #[derive(Module, Debug)]
 pub struct Discriminator<B: Backend> {
+    /// Map [-1, 1] images to [0, 1] first (`input_unit_range`).
+    pub unit_input: bool,
     pub input_dropout: Option<Dropout>,
     pub dense: Vec<DenseBlock<B>>,
     pub convs: Vec<ConvBlock<B>>,
@@ -147,11 +149,12 @@ impl<B: Backend> Discriminator<B> {
             }
         };
         let head = Init(net.init_std).linear_public(features, 1, device);
-        Discriminator { input_dropout: dropout(net.dropout.input), dense, convs, head }
+        Discriminator { unit_input: net.input_unit_range, input_dropout: dropout(net.dropout.input), dense, convs, head }
     }
 
     /// Logits for images `x`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
+        let x = if self.unit_input { x.add_scalar(1.0).mul_scalar(0.5) } else { x };
         let x = match &self.input_dropout {
             Some(d) => d.forward(x),
             None => x,
