@@ -196,6 +196,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::InvalidConfig(rules)) => {
+            eprintln!("error: invalid configuration:\n  - {}", rules.join("\n  - "));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -257,7 +261,7 @@ fn build_config(args: &TrainArgs) -> Result<ExperimentConfig> {
         cfg.train.checkpoint_every = v;
     }
     cfg.validate().map_err(|e| match (e, &args.config) {
-        (Error::InvalidConfig(rules), Some(path)) => Error::bad_file(path, format!("invalid configuration:\n  - {}", rules.join("\n  - "))),
+        (Error::InvalidConfig(rules), Some(path)) => Error::bad_file(path, format!("invalid configuration: {}", rules.join("; "))),
         (e, _) => e,
     })?;
     Ok(cfg)

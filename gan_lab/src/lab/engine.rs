@@ -105,7 +105,7 @@ fn build_engine() -> Result<PathBuf> {
         }
         (ok, _) => Err(Error::Engine {
             message: format!(
-                "`cargo build --release --bin gan-lab` in {} {}; last lines:\n{}",
+                "`cargo build --release --bin gan-lab` in {} {}; last lines: {}",
                 root.display(),
                 if ok { "reported no executable" } else { "failed" },
                 joined(&tail)
@@ -128,8 +128,9 @@ fn forward_stderr(stderr: impl std::io::Read, tail: &Mutex<VecDeque<String>>, sh
     }
 }
 
+/// The kept lines on one line (a notebook kernel shows only the first line of an error).
 fn joined(tail: &Mutex<VecDeque<String>>) -> String {
-    tail.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    tail.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
 }
 
 impl Engine {
@@ -193,7 +194,7 @@ impl Engine {
         std::thread::sleep(Duration::from_millis(100));
         Error::Engine {
             message: format!(
-                "the training engine ({}) stopped: {what}; exit status {}; last messages:\n{}",
+                "the training engine ({}) stopped: {what}; exit status {}; last messages: {}",
                 self.binary.display(),
                 status.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into()),
                 joined(&self.stderr_tail)
