@@ -32,6 +32,12 @@ fn numbers(rows: &[MetricsRow]) -> Vec<[f64; 7]> {
 }
 
 fn straight_versus_resumed(preset_name: &str, first: u64, second: u64) {
+    // One thread: flex splits parallel reductions by work stealing, so on a loaded machine two
+    // multi-threaded runs can differ in the last bits whether or not they were resumed.
+    rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| straight_versus_resumed_here(preset_name, first, second))
+}
+
+fn straight_versus_resumed_here(preset_name: &str, first: u64, second: u64) {
     let root = temp_root(preset_name);
     let cfg = small(preset_name);
 
