@@ -7,7 +7,8 @@
 #                       tools/     evcxr_jupyter, the Rust kernel (pinned version below)
 #                       target/    cargo's build cache for the gan-lab engine (CARGO_TARGET_DIR)
 #                       evcxr/     per-notebook kernel build folders (EVCXR_TMPDIR)
-#   GAN_LAB_FEATURES  cargo features of the engine build (e.g. "cuda" on a GPU machine)
+#   GAN_LAB_ENGINE_FEATURES  cargo features of the engine build (e.g. "cuda" on a GPU machine);
+#                     also written into the kernel spec, so notebooks build the same engine
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,9 +58,10 @@ LIBDIR=$(rustc --print target-libdir)
 CARGO_DIR=$(dirname "$(command -v cargo)")
 "$TOOLS/bin/evcxr_jupyter" --install >/dev/null
 SPEC_DIR=$("$VENV/bin/jupyter" kernelspec list --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["kernelspecs"]["rust"]["resource_dir"])')
-"$VENV/bin/python" - "$SPEC_DIR/kernel.json" "$TOOLS/bin/evcxr_jupyter" "$LIBDIR" "$CARGO_DIR" "$CARGO_TARGET_DIR" <<'PY'
-import json, os, sys
-path, kernel, libdir, cargo_dir, target = sys.argv[1:]
+"$VENV/bin/python" - "$SPEC_DIR/kernel.json" "$TOOLS/bin/evcxr_jupyter" "$LIBDIR" "$CARGO_DIR" "$CARGO_TARGET_DIR" \
+    "${GAN_LAB_ENGINE_FEATURES:-}" <<'PY'
+import json, sys
+path, kernel, libdir, cargo_dir, target, features = sys.argv[1:]
 spec = {
     "argv": [kernel, "--control_file", "{connection_file}"],
     "display_name": "Rust",
@@ -71,14 +73,16 @@ spec = {
         "CARGO_TARGET_DIR": target,
     },
 }
+if features:
+    spec["env"]["GAN_LAB_ENGINE_FEATURES"] = features
 with open(path, "w") as f:
     json.dump(spec, f, indent=2)
     f.write("\n")
 PY
 echo "   $SPEC_DIR/kernel.json"
 
-step "gan-lab engine (release build${GAN_LAB_FEATURES:+, features $GAN_LAB_FEATURES})"
-(cd "$ROOT" && cargo build --release --locked -p gan_lab --bin gan-lab ${GAN_LAB_FEATURES:+--features "$GAN_LAB_FEATURES"})
+step "gan-lab engine (release build${GAN_LAB_ENGINE_FEATURES:+, features $GAN_LAB_ENGINE_FEATURES})"
+(cd "$ROOT" && cargo build --release --locked -p gan_lab --bin gan-lab ${GAN_LAB_ENGINE_FEATURES:+--features "$GAN_LAB_ENGINE_FEATURES"})
 
 step "notebook kernel build cache (the first cell of every notebook)"
 "$VENV/bin/python" "$ROOT/notebooks/execute.py" --warm-up

@@ -57,6 +57,20 @@ def outputs_of(nb):
     return {"png": png, "svg": svg, "errors": errors}
 
 
+def first_cell_seconds(nb):
+    """Seconds the first code cell (`:dep gan_lab`) took, from nbclient's timing metadata."""
+    import dateutil.parser
+
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            t = cell.metadata.get("execution", {})
+            if "iopub.execute_input" in t and "shell.execute_reply" in t:
+                start, end = (dateutil.parser.isoparse(t[k]) for k in ("iopub.execute_input", "shell.execute_reply"))
+                return round((end - start).total_seconds(), 1)
+            return None
+    return None
+
+
 def banner(mode, seconds, status):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = (
@@ -103,6 +117,7 @@ def run_one(path, args, evcxr_root):
         error = f"{type(e).__name__}: {e}"
     seconds = time.monotonic() - started
     found = outputs_of(nb)
+    found["first_cell_s"] = first_cell_seconds(nb)
     expects = nb.metadata.get("gan_lab", {}).get("expects", [])
     missing = [kind for kind in expects if found.get(kind, 0) == 0]
     if error is None and found["errors"]:
@@ -142,7 +157,7 @@ def main():
         print(f"executing {path.name} ({args.mode} mode) ...", flush=True)
         r = run_one(path.resolve(), args, home / "evcxr")
         results.append(r)
-        print(f"  {r['status']} in {r['seconds']:.0f} s: {r['png']} PNG, {r['svg']} SVG -> {r['report']}", flush=True)
+        print(f"  {r['status']} in {r['seconds']:.0f} s (first cell {r['first_cell_s']} s): {r['png']} PNG, {r['svg']} SVG -> {r['report']}", flush=True)
     (args.reports / "summary.json").write_text(json.dumps({"mode": args.mode, "results": results}, indent=2) + "\n")
     total = sum(r["seconds"] for r in results)
     failed = [r["notebook"] for r in results if r["status"] != "ok"]
