@@ -125,3 +125,19 @@ fn an_engine_whose_client_vanishes_ends_its_chunk_with_a_checkpoint_and_the_run_
     assert_eq!(again.step(), to_step);
     assert_eq!(again.train_steps(2).unwrap().to_step, to_step + 2);
 }
+
+#[test]
+fn after_a_divergence_the_engine_refuses_to_train_the_non_finite_weights_further() {
+    use_test_binary();
+    let runs = temp("diverged");
+    let mut cfg = small_mlp();
+    cfg.name = "exploding".into();
+    let sgd = OptimizerConfig::Sgd { lr: 1e30, momentum: 0.0, momentum_schedule: None, lr_decay: 1.0, min_lr: 0.0 };
+    cfg.g_optimizer = sgd.clone();
+    cfg.d_optimizer = sgd;
+    let mut exp = Experiment::start_with(&cfg, options(&runs)).unwrap();
+    let err = exp.train_steps(20).err().expect("an lr of 1e30 diverges").to_string();
+    assert!(err.contains("diverged at step"), "{err}");
+    let again = exp.train_steps(2).err().expect("no more training").to_string();
+    assert!(again.contains("trains it no further") && again.contains("Experiment::open"), "{again}");
+}

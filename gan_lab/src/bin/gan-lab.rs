@@ -473,8 +473,7 @@ fn runs(dir: &std::path::Path, html: Option<&std::path::Path>) -> Result<()> {
     polars_display_settings();
     let table = RunTable::load(dir)?;
     if let Some(out) = html {
-        let page = gan_lab::report::html_page(&format!("Runs in {}", dir.display()), &table.to_html());
-        gan_lab::run::write_atomic(out, page.as_bytes())?;
+        table.save_html(out, &format!("Runs in {}", dir.display()))?;
     }
     for p in &table.problems {
         eprintln!("warning: skipped {p}");

@@ -40,14 +40,21 @@ pub fn serve() -> Result<()> {
         }
     });
     let mut session: Option<AnySession> = None;
+    let mut diverged: Option<String> = None;
     for line in commands {
         if line.trim().is_empty() {
             continue;
         }
-        let result = Command::parse(&line).and_then(|cmd| match cmd {
-            Command::Quit => Ok(None),
-            cmd => handle(&mut session, cmd, &stop).map(Some),
+        let result = Command::parse(&line).and_then(|cmd| match (cmd, &diverged) {
+            (Command::Quit, _) => Ok(None),
+            // The weights in memory are not finite: training them further means nothing.
+            (Command::Train { .. }, Some(why)) => Err(Error::Engine { message: why.clone() }),
+            (cmd, _) => handle(&mut session, cmd, &stop).map(Some),
         });
+        if let Err(e @ Error::Diverged { .. }) = &result {
+            let run = session.as_ref().and_then(|s| s.run_dir()).map(|r| r.path.display().to_string()).unwrap_or_default();
+            diverged = Some(format!("{e}; this engine trains it no further: Experiment::open(\"{run}\", None) restarts from its last checkpoint"));
+        }
         match result {
             Ok(Some(event)) => emit(&event),
             Ok(None) => break,

@@ -113,6 +113,11 @@ impl RunTable {
         frame_to_html(&df, "gan-lab-runs")
     }
 
+    /// Saves the table as a standalone HTML page.
+    pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
+        crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
+    }
+
     /// evcxr rich display: the table as HTML.
     pub fn evcxr_display(&self) {
         evcxr_html(&self.to_html());
