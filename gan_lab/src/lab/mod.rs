@@ -146,12 +146,7 @@ impl Experiment {
     /// The quality rows measured so far (the engine evaluates at every checkpoint, with
     /// `train.eval_samples` samples, when the dataset has a feature network).
     pub fn quality(&self) -> Result<Vec<QualityRow>> {
-        let path = self.run.quality_path();
-        if path.is_file() {
-            read_quality(&path)
-        } else {
-            Ok(Vec::new())
-        }
+        rows_if_present(&self.run.quality_path(), read_quality)
     }
 
     /// The latest quality row, or an error saying why there is none.
@@ -163,12 +158,7 @@ impl Experiment {
 
     /// Every metrics row logged so far (read from the run directory).
     pub fn history(&self) -> Result<Vec<MetricsRow>> {
-        let path = self.run.metrics_path();
-        if path.is_file() {
-            read_metrics(&path)
-        } else {
-            Ok(Vec::new())
-        }
+        rows_if_present(&self.run.metrics_path(), read_metrics)
     }
 
     pub fn run_dir(&self) -> &RunDir {
@@ -205,6 +195,15 @@ pub fn backend_report() -> Result<Vec<protocol::BackendStatus>> {
 /// The names of the backends usable on this machine with this engine build (`flex`, `ndarray`, `cuda`).
 pub fn available_backends() -> Result<Vec<String>> {
     Ok(backend_report()?.into_iter().filter(|b| b.available).map(|b| b.name).collect())
+}
+
+/// The rows of a run file, or none before the engine has written it.
+fn rows_if_present<T>(path: &Path, read: fn(&Path) -> Result<Vec<T>>) -> Result<Vec<T>> {
+    if path.is_file() {
+        read(path)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 fn unexpected(wanted: &str, got: &Event) -> Error {

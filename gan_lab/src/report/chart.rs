@@ -144,40 +144,44 @@ impl Chart {
         Ok(Chart { title: title.into(), svg })
     }
 
-    /// A bar chart, one bar per entry, with whiskers where an error is given.
-    pub fn bars(title: &str, y_label: &str, bars: &[Bar]) -> Result<Self> {
+    /// A horizontal bar chart, one bar per entry (labels on the left, so long run names stay
+    /// readable), with whiskers where an error is given.
+    pub fn bars(title: &str, value_label: &str, bars: &[Bar]) -> Result<Self> {
         register_font();
         if bars.is_empty() {
             return Err(Error::Other(format!("chart '{title}': no bars to draw")));
         }
         let tops = bars.iter().map(|b| b.value + b.error.unwrap_or(0.0));
-        let Some((y0, y1)) = padded_range(tops.chain(bars.iter().map(|b| b.value)), true) else {
+        let Some((v0, v1)) = padded_range(tops.chain(bars.iter().map(|b| b.value)), true) else {
             return Err(Error::Other(format!("chart '{title}': no finite values to draw")));
         };
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-        let width = WIDTH.max(90 * bars.len() as u32 + 80);
+        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+        let height = 90 + 26 * bars.len() as u32;
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (width, HEIGHT)).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, (WIDTH + 6 * longest, height)).into_drawing_area();
             root.fill(&WHITE).map_err(plot_err)?;
             let mut chart = ChartBuilder::on(&root)
                 .caption(title, (FAMILY, 16))
                 .margin(8)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d((0..bars.len() - 1).into_segmented(), y0..y1)
+                .x_label_area_size(36)
+                .y_label_area_size(14 + 7 * longest)
+                .build_cartesian_2d(v0..v1, (0..bars.len() - 1).into_segmented())
                 .map_err(plot_err)?;
+            // The first bar at the top: bar i sits in segment n - 1 - i.
+            let n = bars.len();
             let label_of = |v: &SegmentValue<usize>| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels.get(*i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels.get(n - 1 - (*i).min(n - 1)).cloned().unwrap_or_default(),
                 SegmentValue::Last => String::new(),
             };
             chart
                 .configure_mesh()
-                .disable_x_mesh()
-                .y_desc(y_label)
-                .y_label_formatter(&|v| axis_label(*v))
-                .x_labels(bars.len())
-                .x_label_formatter(&label_of)
+                .disable_y_mesh()
+                .x_desc(value_label)
+                .x_label_formatter(&|v| axis_label(*v))
+                .y_labels(bars.len())
+                .y_label_formatter(&label_of)
                 .label_style((FAMILY, 11))
                 .axis_desc_style((FAMILY, 12))
                 .light_line_style(RGBColor(235, 235, 235))
@@ -186,14 +190,14 @@ impl Chart {
             chart
                 .draw_series(bars.iter().enumerate().map(|(i, b)| {
                     let color = PALETTE[i % PALETTE.len()];
-                    let mut rect = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), b.value)], color.filled());
-                    rect.set_margin(0, 0, 12, 12);
+                    let mut rect = Rectangle::new([(0.0, SegmentValue::Exact(n - 1 - i)), (b.value, SegmentValue::Exact(n - i))], color.filled());
+                    rect.set_margin(4, 4, 0, 0);
                     rect
                 }))
                 .map_err(plot_err)?;
             let whiskers = bars.iter().enumerate().filter_map(|(i, b)| {
                 let e = b.error.filter(|e| e.is_finite() && *e > 0.0)?;
-                Some(ErrorBar::new_vertical(SegmentValue::CenterOf(i), b.value - e, b.value, b.value + e, BLACK.stroke_width(1), 10))
+                Some(ErrorBar::new_horizontal(SegmentValue::CenterOf(n - 1 - i), b.value - e, b.value, b.value + e, BLACK.stroke_width(1), 8))
             });
             chart.draw_series(whiskers).map_err(plot_err)?;
             root.present().map_err(plot_err)?;
@@ -253,6 +257,17 @@ mod tests {
         assert!(c.svg.contains("flex") && c.svg.contains("ndarray"));
         assert!(c.svg.matches("<rect").count() >= 3, "background + 2 bars");
         assert!(c.svg.contains("<line") || c.svg.contains("<polyline"), "a whisker");
+    }
+
+    #[test]
+    fn long_bar_labels_get_room_of_their_own() {
+        let bars: Vec<Bar> = (0..10).map(|i| Bar { label: format!("dcgan28-platforms/flex×{i}"), value: 10.0 * i as f64, error: None }).collect();
+        let c = Chart::bars("many runs", "images/s", &bars).unwrap();
+        assert!(c.svg.contains("text-anchor=\"end\""), "labels right-aligned left of the bars");
+        assert!(c.svg.contains("dcgan28-platforms/flex×9"));
+        if let Ok(dir) = std::env::var("GAN_LAB_KEEP_CHARTS") {
+            c.save(std::path::Path::new(&dir).join("many.svg")).unwrap();
+        }
     }
 
     #[test]

@@ -88,23 +88,37 @@ pub fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// Final numbers of a run, rewritten at the end of every training call.
+/// Final numbers of a run, rewritten at the end of every training call. Non-finite numbers (a
+/// diverged run) are written as JSON `null` and read back as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub steps: u64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub epochs: f64,
     pub images_seen: u64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_seconds: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub images_per_s: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub d_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub g_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub d_real: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub d_fake: f64,
     pub finite: bool,
     pub last_sample: Option<String>,
     pub last_checkpoint: Option<String>,
     pub cost_usd: Option<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub finished_unix: f64,
+}
+
+/// serde_json writes NaN and infinities as `null`; read `null` back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Where a run ran.
@@ -312,6 +326,19 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_diverged_runs_summary_reads_back_with_nan() {
+        let s = Summary {
+            steps: 400, epochs: 4.4, images_seen: 40_000, train_seconds: 20.0, images_per_s: 2000.0, d_loss: f64::NAN, g_loss: f64::NAN,
+            d_real: f64::NAN, d_fake: f64::INFINITY, finite: false, last_sample: None, last_checkpoint: None, cost_usd: None, finished_unix: 1.0,
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"d_loss\":null"), "{text}");
+        let back: Summary = serde_json::from_str(&text).unwrap();
+        assert!(back.d_loss.is_nan() && back.d_fake.is_nan() && !back.finite);
+        assert_eq!((back.steps, back.images_per_s), (400, 2000.0));
+    }
 
     #[test]
     fn utc_stamps_match_known_dates() {
