@@ -14,12 +14,11 @@ import sys
 import tempfile
 import time
 
-import nbformat
 from jupyter_client.manager import start_new_kernel
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import rust_libdir  # noqa: E402
+from execute import kernel_environment, shared_first_cell, use_build_folder  # noqa: E402
 
 
 def run(kc, code, timeout=600):
@@ -42,17 +41,13 @@ def run(kc, code, timeout=600):
 
 
 def main():
-    home = pathlib.Path(os.environ.get("GAN_LAB_HOME", pathlib.Path.home() / ".cache" / "gan_lab"))
-    os.environ.setdefault("CARGO_TARGET_DIR", str(home / "target"))
-    os.environ["LD_LIBRARY_PATH"] = rust_libdir()
-    os.environ["EVCXR_TMPDIR"] = str(home / "evcxr" / "check-interrupt")
-    (home / "evcxr" / "check-interrupt").mkdir(parents=True, exist_ok=True)
+    home = kernel_environment()
+    use_build_folder(home, "check-interrupt")
     runs = tempfile.mkdtemp(prefix="gan_lab_interrupt_")
     os.environ["GAN_LAB_RUNS_DIR"] = runs
-    first = next(c for c in nbformat.read(next(HERE.glob("[0-9][0-9]_*.ipynb")), as_version=4).cells if c.cell_type == "code")
     km, kc = start_new_kernel(kernel_name="rust", cwd=str(HERE), startup_timeout=600)
     try:
-        status, _ = run(kc, first.source)
+        status, _ = run(kc, shared_first_cell())
         assert status == "ok", "the first cell failed"
         status, text = run(kc, 'use gan_lab::prelude::*;\nlet mut cfg = preset("mlp-gan")?;\ncfg.train.log_every = 20;\ncfg.train.eval_samples = 0;\nlet mut exp = Experiment::start(&cfg)?;')
         assert status == "ok", text

@@ -42,6 +42,30 @@ def rust_libdir():
     return out.stdout.strip()
 
 
+def kernel_environment():
+    """Sets what every kernel this folder starts needs (engine build cache, libstd folder) and
+    returns GAN_LAB_HOME."""
+    home = pathlib.Path(os.environ.get("GAN_LAB_HOME", pathlib.Path.home() / ".cache" / "gan_lab"))
+    os.environ.setdefault("CARGO_TARGET_DIR", str(home / "target"))
+    libdir = rust_libdir()
+    if libdir not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+        os.environ["LD_LIBRARY_PATH"] = ":".join(p for p in [libdir, os.environ.get("LD_LIBRARY_PATH", "")] if p)
+    return home
+
+
+def use_build_folder(home, name):
+    """Points the next kernel at the persistent build folder `name` (EVCXR_TMPDIR)."""
+    folder = home / "evcxr" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["EVCXR_TMPDIR"] = str(folder)
+
+
+def shared_first_cell():
+    """The first code cell, the same in every notebook (`:opt`, `:cache`, `:dep gan_lab`)."""
+    source = next(HERE.glob("[0-9][0-9]_*.ipynb"))
+    return next(c for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code").source
+
+
 def outputs_of(nb):
     """What the executed notebook shows: counts of PNG images, SVG charts and error outputs."""
     png = svg = errors = 0
@@ -81,25 +105,21 @@ def banner(mode, seconds, status):
     return nbformat.v4.new_markdown_cell(text)
 
 
-def warm_up(evcxr_root):
+def warm_up(home):
     """Runs the first code cell that every notebook shares, so evcxr's build cache (`:cache`) holds
     the notebook side of gan_lab before the first notebook opens."""
-    source = next(HERE.glob("[0-9][0-9]_*.ipynb"))
-    first = next(c for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(first.source), nbformat.v4.new_code_cell("use gan_lab::prelude::*;\nmode_name()")]
-    os.environ["EVCXR_TMPDIR"] = str(evcxr_root / "warm-up")
-    (evcxr_root / "warm-up").mkdir(parents=True, exist_ok=True)
+    nb.cells = [nbformat.v4.new_code_cell(shared_first_cell()), nbformat.v4.new_code_cell("use gan_lab::prelude::*;\nmode_name()")]
+    use_build_folder(home, "warm-up")
     started = time.monotonic()
     NotebookClient(nb, kernel_name="rust", timeout=3600, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
     print(f"   kernel side of gan_lab built (or found) in {time.monotonic() - started:.0f} s", flush=True)
 
 
-def run_one(path, args, evcxr_root):
+def run_one(path, args, home):
     nb = nbformat.read(path, as_version=4)
     # A persistent build folder per notebook: the second run of a notebook skips evcxr's build.
-    os.environ["EVCXR_TMPDIR"] = str(evcxr_root / path.stem)
-    (evcxr_root / path.stem).mkdir(parents=True, exist_ok=True)
+    use_build_folder(home, path.stem)
     client = NotebookClient(
         nb,
         kernel_name="rust",
@@ -142,20 +162,16 @@ def main():
     args = p.parse_args()
     args.mode = "quick" if args.quick else "full"
     os.environ["GAN_LAB_QUICK"] = "1" if args.quick else "0"
-    home = pathlib.Path(os.environ.get("GAN_LAB_HOME", pathlib.Path.home() / ".cache" / "gan_lab"))
-    os.environ.setdefault("CARGO_TARGET_DIR", str(home / "target"))
-    libdir = rust_libdir()
-    if libdir not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
-        os.environ["LD_LIBRARY_PATH"] = ":".join(p for p in [libdir, os.environ.get("LD_LIBRARY_PATH", "")] if p)
+    home = kernel_environment()
     if args.warm_up:
-        warm_up(home / "evcxr")
+        warm_up(home)
         return 0
     args.reports.mkdir(parents=True, exist_ok=True)
     notebooks = args.notebooks or sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
     results = []
     for path in notebooks:
         print(f"executing {path.name} ({args.mode} mode) ...", flush=True)
-        r = run_one(path.resolve(), args, home / "evcxr")
+        r = run_one(path.resolve(), args, home)
         results.append(r)
         print(f"  {r['status']} in {r['seconds']:.0f} s (first cell {r['first_cell_s']} s): {r['png']} PNG, {r['svg']} SVG -> {r['report']}", flush=True)
     (args.reports / "summary.json").write_text(json.dumps({"mode": args.mode, "results": results}, indent=2) + "\n")

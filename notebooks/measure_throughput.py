@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import rust_libdir  # noqa: E402
+from execute import kernel_environment, shared_first_cell, use_build_folder  # noqa: E402
 
 
 def main():
@@ -32,9 +32,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=40)
     args = p.parse_args()
-    home = pathlib.Path(os.environ.get("GAN_LAB_HOME", pathlib.Path.home() / ".cache" / "gan_lab"))
-    os.environ.setdefault("CARGO_TARGET_DIR", str(home / "target"))
-    os.environ["LD_LIBRARY_PATH"] = rust_libdir()
+    home = kernel_environment()
     os.environ["GAN_LAB_QUICK"] = "0"
     engine = pathlib.Path(os.environ["CARGO_TARGET_DIR"]) / "release" / "gan-lab"
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "gan_lab", "--bin", "gan-lab"], cwd=HERE.parent, check=True)
@@ -44,7 +42,6 @@ def main():
     ).stdout
     bench = float(next(csv.DictReader(io.StringIO(out)))["images_per_s"])
 
-    first = next(c for c in nbformat.read(next(HERE.glob("[0-9][0-9]_*.ipynb")), as_version=4).cells if c.cell_type == "code")
     code = f"""use gan_lab::prelude::*;
 let mut cfg = preset("{args.preset}")?;
 cfg.train.batch_size = {args.batch};
@@ -55,9 +52,8 @@ let t = std::time::Instant::now();
 let chunk = exp.train_steps({args.steps})?;
 println!("RESULT {{}} {{}} {{}}", chunk.images_per_s, chunk.wall_images_per_s(), t.elapsed().as_secs_f64());"""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(first.source), nbformat.v4.new_code_cell(code)]
-    os.environ["EVCXR_TMPDIR"] = str(home / "evcxr" / "measure-throughput")
-    (home / "evcxr" / "measure-throughput").mkdir(parents=True, exist_ok=True)
+    nb.cells = [nbformat.v4.new_code_cell(shared_first_cell()), nbformat.v4.new_code_cell(code)]
+    use_build_folder(home, "measure-throughput")
     started = time.monotonic()
     NotebookClient(nb, kernel_name="rust", timeout=3600, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
     text = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.get("output_type") == "stream")
