@@ -17,6 +17,7 @@
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
 //! | [`lab`] | the notebook side: `Experiment` driving a release `gan-lab engine` process, chunk reports, quick/full mode |
 //! | [`report`] | sample grids (PNG), charts (SVG), HTML tables and evcxr display |
+//! | [`sweep`] | plans of configurations × seeds, stable run ids, local and Slurm executors, sweep status |
 //! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
 //! | [`error`] | the one error type |
 
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod prelude;
 pub mod report;
 pub mod run;
+pub mod sweep;
 
 #[cfg(feature = "engine")]
 pub mod bench;

@@ -48,13 +48,93 @@ enum Command {
     /// Serve one training session over stdin/stdout (JSON lines): what notebooks drive. See
     /// `gan_lab::lab::protocol` for the commands.
     Engine,
-    /// One row per run directory under DIR, as a table.
+    /// One row per run directory under DIR (several folders merge, each run once), or with
+    /// --group-by one row per group with mean ± std over its runs.
     Runs {
-        /// Folder holding run directories.
-        dir: PathBuf,
+        /// Folders holding run directories.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Group by `config` (the configuration without its seed, per backend) or by columns,
+        /// comma-separated (e.g. `architecture,optimizer`).
+        #[arg(long, value_name = "COLUMNS")]
+        group_by: Option<String>,
         /// Also write the table as a standalone HTML page.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+    },
+    /// Train a plan's grid of configurations × seeds: here, N at a time (--local N), or as a
+    /// Slurm array (--slurm). Finished runs are skipped, unfinished ones resumed.
+    Sweep(SweepArgs),
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
+    /// The plan file (JSON; see the README's "Sweeps").
+    #[arg(required = true)]
+    plan: Option<PathBuf>,
+    #[command(flatten)]
+    dir: RunsDirArg,
+    /// Train here, N runs at a time.
+    #[arg(long, value_name = "N", conflicts_with = "slurm")]
+    local: Option<usize>,
+    /// Submit one Slurm array task per unfinished run (sbatch must be on PATH).
+    #[arg(long)]
+    slurm: bool,
+    /// CPU threads per run (default: cores / N with --local, 2 with --slurm).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// With --slurm: at most this many tasks at once (the array's %N).
+    #[arg(long, value_name = "N")]
+    max_parallel: Option<usize>,
+    /// With --slurm: one more #SBATCH option, e.g. --slurm-arg=--partition=cpu (repeatable).
+    #[arg(long = "slurm-arg", value_name = "OPTION", allow_hyphen_values = true)]
+    slurm_args: Vec<String>,
+    /// With --slurm: write the batch script and show where, without submitting it.
+    #[arg(long)]
+    dry_run: bool,
+    /// The gan-lab binary the workers run (default: this one; on a cluster, a path every node sees).
+    #[arg(long, value_name = "FILE")]
+    exe: Option<PathBuf>,
+    /// Print the runs the plan makes, with their ids, and stop.
+    #[arg(long)]
+    list: bool,
+}
+
+#[derive(clap::Args)]
+struct RunsDirArg {
+    /// Folder that receives the run directories.
+    #[arg(long, default_value = "runs")]
+    runs_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum SweepAction {
+    /// done / running / failed / unfinished / pending for each run of a plan, read from the run
+    /// folders (not from a scheduler's queue).
+    Status {
+        plan: PathBuf,
+        #[command(flatten)]
+        dir: RunsDirArg,
+    },
+    /// Train run number TASK of a plan to its step budget (what --local and --slurm run for
+    /// every run).
+    Worker {
+        plan: PathBuf,
+        #[command(flatten)]
+        dir: RunsDirArg,
+        #[arg(long)]
+        task: usize,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Price of this machine per hour in USD (default: $GAN_LAB_PRICE_PER_HOUR).
+        #[arg(long)]
+        price_per_hour: Option<String>,
+        /// No progress lines.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -225,7 +305,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench(args),
         Command::Features { command } => features(command),
         Command::Eval { run, n } => eval(&run, n),
-        Command::Runs { dir, html } => runs(&dir, html.as_deref()),
+        Command::Runs { dirs, group_by, html } => runs(&dirs, group_by.as_deref(), html.as_deref()),
+        Command::Sweep(args) => sweep(args),
         Command::Engine => gan_lab::lab::serve::serve(),
     }
 }
@@ -469,19 +550,134 @@ fn polars_display_settings() {
     }
 }
 
-fn runs(dir: &std::path::Path, html: Option<&std::path::Path>) -> Result<()> {
+fn runs(dirs: &[PathBuf], group_by: Option<&str>, html: Option<&std::path::Path>) -> Result<()> {
     polars_display_settings();
-    let table = RunTable::load(dir)?;
-    if let Some(out) = html {
-        table.save_html(out, &format!("Runs in {}", dir.display()))?;
-    }
+    let table = RunTable::load_many(dirs)?;
+    let shown = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
     for p in &table.problems {
         eprintln!("warning: skipped {p}");
     }
     if table.is_empty() {
-        println!("no runs in {}", dir.display());
-    } else {
-        println!("{table}");
+        println!("no runs in {shown}");
+        return Ok(());
     }
+    match group_by {
+        Some(by) => {
+            let by: Vec<&str> = by.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            let grouped = table.group_by(&by)?;
+            if let Some(out) = html {
+                grouped.save_html(out, &format!("Runs in {shown}, grouped by {}", by.join(", ")))?;
+            }
+            println!("{} runs in {} groups (mean ± sample std over each group's runs)", table.len(), grouped.len());
+            println!("{grouped}");
+        }
+        None => {
+            if let Some(out) = html {
+                table.save_html(out, &format!("Runs in {shown}"))?;
+            }
+            println!("{table}");
+        }
+    }
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn sweep(args: SweepArgs) -> Result<()> {
+    use gan_lab::sweep::{self, local, slurm, status, SweepPlan};
+    let runs_dir = sweep::absolute(&args.dir.runs_dir)?;
+    let plan_path = match args.action {
+        Some(SweepAction::Status { plan, dir }) => return sweep_status(&plan, &sweep::absolute(&dir.runs_dir)?),
+        Some(SweepAction::Worker { plan, dir, task, threads, price_per_hour, quiet }) => {
+            set_threads(threads)?;
+            let plan = SweepPlan::from_json_file(&plan)?;
+            let state = sweep::worker::run_task(&plan, &sweep::absolute(&dir.runs_dir)?, task, price(&price_per_hour)?, !quiet)?;
+            println!("state: {}", state.name());
+            return Ok(());
+        }
+        None => args.plan.expect("clap requires the plan"),
+    };
+    let plan = SweepPlan::from_json_file(&plan_path)?;
+    plan.validate()?;
+    if args.list {
+        for r in plan.expand()? {
+            println!("{:>4}  {}  ({}, {}, seed {})", r.index, r.id, r.label(), r.backend, r.seed);
+        }
+        return Ok(());
+    }
+    let exe = match args.exe {
+        Some(p) => sweep::absolute(&p)?,
+        None => std::env::current_exe().map_err(|e| Error::Other(format!("cannot find this program's path: {e}")))?,
+    };
+    match (args.local, args.slurm) {
+        (Some(0), _) => Err(Error::Other("--local must be ≥ 1, got 0".into())),
+        (Some(workers), _) => {
+            let threads = args.threads.unwrap_or((cores() / workers).max(1));
+            if threads == 0 {
+                return Err(Error::Other("--threads must be ≥ 1, got 0".into()));
+            }
+            if workers * threads > cores() {
+                return Err(Error::Other(format!(
+                    "--local {workers} × {threads} threads = {} threads on {} cores would oversubscribe them: lower --local or --threads",
+                    workers * threads,
+                    cores()
+                )));
+            }
+            let frozen = sweep::freeze(&plan, &runs_dir)?;
+            let states = local::run_local(&frozen, &plan, &runs_dir, &local::LocalOptions { workers, threads, exe })?;
+            let failed: Vec<_> = states.iter().filter(|(_, s)| matches!(s, sweep::RunState::Failed { .. } | sweep::RunState::Unfinished { .. })).collect();
+            for (r, s) in &failed {
+                eprintln!("{} {}: {} (log: {})", s.name(), r.id, s.detail(plan.steps), r.dir(&runs_dir).join(status::LOG_FILE).display());
+            }
+            println!("table: gan-lab runs {} --group-by config", args.dir.runs_dir.display());
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Other(format!("{} of {} runs did not finish; run the same command again to retry them", failed.len(), states.len())))
+            }
+        }
+        (None, true) => {
+            let threads = args.threads.unwrap_or(2);
+            if threads == 0 {
+                return Err(Error::Other("--threads must be ≥ 1, got 0".into()));
+            }
+            let frozen = sweep::freeze(&plan, &runs_dir)?;
+            let all = sweep::plan_status(&plan, &runs_dir)?;
+            let todo: Vec<usize> = all.iter().filter(|(_, s)| !s.is_finished() && !matches!(s, sweep::RunState::Running { .. })).map(|(r, _)| r.index).collect();
+            let states: Vec<_> = all.iter().map(|(_, s)| s.clone()).collect();
+            if todo.is_empty() {
+                println!("sweep {}: nothing to submit ({})", plan.name, status::counts(&states));
+                return Ok(());
+            }
+            let runs: Vec<_> = all.into_iter().map(|(r, _)| r).collect();
+            let opts = slurm::SlurmOptions { threads, exe, max_parallel: args.max_parallel, extra: args.slurm_args };
+            let script = slurm::sbatch_script(&frozen, &plan, &runs, &todo, &runs_dir, &opts);
+            let script_path = frozen.with_file_name(format!("submit-{}.sbatch", gan_lab::run::utc_stamp(gan_lab::run::unix_now() as u64)));
+            gan_lab::run::write_atomic(&script_path, script.as_bytes())?;
+            if args.dry_run {
+                println!("wrote {} ({} tasks); submit it with: sbatch {}", script_path.display(), todo.len(), script_path.display());
+                return Ok(());
+            }
+            let job = slurm::submit(&script_path)?;
+            println!("submitted Slurm job {job}: {} tasks of sweep {} ({})", todo.len(), plan.name, script_path.display());
+            println!("follow it with: gan-lab sweep status {} --runs-dir {}", plan_path.display(), args.dir.runs_dir.display());
+            Ok(())
+        }
+        (None, false) => Err(Error::Other("say where to train: --local N (here, N runs at a time) or --slurm (an sbatch array); --list shows the runs".into())),
+    }
+}
+
+fn sweep_status(plan_path: &std::path::Path, runs_dir: &std::path::Path) -> Result<()> {
+    use gan_lab::sweep::{plan_status, status, SweepPlan};
+    let plan = SweepPlan::from_json_file(plan_path)?;
+    let all = plan_status(&plan, runs_dir)?;
+    let width = all.iter().map(|(r, _)| r.id.len()).max().unwrap_or(0);
+    for (r, s) in &all {
+        println!("{:<10} {:<width$}  {}", s.name(), r.id, s.detail(plan.steps));
+    }
+    let states: Vec<_> = all.iter().map(|(_, s)| s.clone()).collect();
+    println!("sweep {}: {} runs: {}", plan.name, all.len(), status::counts(&states));
     Ok(())
 }

@@ -360,6 +360,15 @@ impl ExperimentConfig {
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Hash of the configuration without its seed and step budget: runs that differ only in
+    /// those trained the same configuration (what sweeps name their runs after and tables group by).
+    pub fn key(&self) -> String {
+        let mut c = self.clone();
+        c.seed = 0;
+        c.train.steps = 0;
+        c.hash()
+    }
+
     /// Image shape [channels, height, width].
     pub fn image_shape(&self) -> [usize; 3] {
         [self.data.channels, self.data.image_size, self.data.image_size]
@@ -407,5 +416,17 @@ mod tests {
         b.train.batch_size = 65;
         assert_ne!(a.hash(), b.hash());
         assert_eq!(a.hash().len(), 16);
+    }
+
+    #[test]
+    fn the_key_ignores_seed_and_step_budget_but_nothing_else() {
+        let a = preset("mlp-gan").unwrap();
+        let mut b = a.clone();
+        b.seed = 7;
+        b.train.steps = 12;
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.hash(), b.hash());
+        b.train.batch_size = 32;
+        assert_ne!(a.key(), b.key());
     }
 }

@@ -78,13 +78,6 @@ impl RunTable {
             .collect()
     }
 
-    /// Numeric column `column`, one value per run (None where a run has none).
-    pub fn numbers(&self, column: &str) -> Result<Vec<Option<f64>>> {
-        let values = crate::run::column(&self.frame, column)?.cast(&DataType::Float64).map_err(|e| Error::table(format!("run table column '{column}' as numbers"), e))?;
-        let values = values.f64().map_err(|e| Error::table(format!("run table column '{column}'"), e))?;
-        Ok((0..values.len()).map(|i| values.get(i)).collect())
-    }
-
     /// The latest run (by creation of its config.json) of each configuration × backend × threads.
     pub fn latest(&self) -> Result<RunTable> {
         let labels = self.labels_with_threads();

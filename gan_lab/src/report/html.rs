@@ -124,6 +124,24 @@ impl RunTable {
     }
 }
 
+impl crate::run::GroupedTable {
+    /// The compact table (`mean ± std` cells) as HTML.
+    pub fn to_html(&self) -> String {
+        let df = self.compact().unwrap_or_else(|_| self.frame.clone());
+        frame_to_html(&df, "gan-lab-groups")
+    }
+
+    /// Saves the table as a standalone HTML page.
+    pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
+        crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
+    }
+
+    /// evcxr rich display: the table as HTML.
+    pub fn evcxr_display(&self) {
+        evcxr_html(&self.to_html());
+    }
+}
+
 impl crate::config::ExperimentConfig {
     /// A one-line summary with the full JSON folded underneath.
     pub fn to_html(&self) -> String {

@@ -11,12 +11,14 @@
 //! ```
 //! Every file is written to a temporary name, synced and renamed into place.
 
+mod group;
 mod metrics;
 mod quality;
 mod table;
 
 pub use metrics::{read_metrics, write_metrics, MetricsRow};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
+pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
 pub use table::{column, RunTable};
 
 use serde::{Deserialize, Serialize};
@@ -155,6 +157,30 @@ impl Drop for RunLock {
     }
 }
 
+/// The process named in a run's `.lock`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub host: String,
+    pub alive: bool,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "process {} on {}", self.pid, self.host)
+    }
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else "localhost").
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// An existing or new run directory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunDir {
@@ -290,24 +316,20 @@ impl RunDir {
         Ok(())
     }
 
-    /// Takes the run's lock (`.lock` holding the process id), so that two processes never train
-    /// the same run at once. A lock left by a dead process is taken over.
+    /// Takes the run's lock (`.lock` holding `<pid> <host>`), so that two processes never train
+    /// the same run at once. A lock left by a dead process of this host is taken over; one held
+    /// on another host (a cluster node sharing the runs folder) is respected.
     pub fn lock(&self) -> Result<RunLock> {
         let path = self.path.join(".lock");
         for _ in 0..2 {
             match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut f) => {
-                    write!(f, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+                    write!(f, "{} {}", std::process::id(), host_name()).map_err(|e| Error::io(&path, e))?;
                     return Ok(RunLock { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
-                    let alive = holder.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                    if alive && cfg!(target_os = "linux") {
-                        return Err(Error::bad_file(
-                            &self.path,
-                            format!("this run is being trained by process {} (delete .lock if that is wrong)", holder.unwrap()),
-                        ));
+                    if let Some(holder) = self.lock_holder().filter(|h| h.alive) {
+                        return Err(Error::bad_file(&self.path, format!("this run is being trained by {holder} (delete .lock if that is wrong)")));
                     }
                     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
                 }
@@ -315,6 +337,18 @@ impl RunDir {
             }
         }
         Err(Error::bad_file(&path, "could not take the run lock"))
+    }
+
+    /// Who holds `.lock`, if anyone: a process of this host is alive when `/proc/<pid>` exists;
+    /// one of another host is taken to be alive (it cannot be checked from here).
+    pub fn lock_holder(&self) -> Option<LockHolder> {
+        let text = std::fs::read_to_string(self.path.join(".lock")).ok()?;
+        let mut parts = text.split_whitespace();
+        let pid = parts.next()?.parse::<u32>().ok()?;
+        let host = parts.next().unwrap_or("").to_string();
+        let here = host.is_empty() || host == host_name();
+        let alive = !here || (cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists());
+        Some(LockHolder { pid, host: if here { host_name() } else { host }, alive })
     }
 
     /// The run's configuration.

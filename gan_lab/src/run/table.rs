@@ -34,6 +34,8 @@ struct Columns {
     run: Vec<String>,
     config: Vec<String>,
     config_hash: Vec<String>,
+    config_key: Vec<String>,
+    seed: Vec<u64>,
     dataset: Vec<String>,
     architecture: Vec<String>,
     optimizer: Vec<String>,
@@ -55,6 +57,8 @@ struct Columns {
     precision: Vec<Option<f64>>,
     recall: Vec<Option<f64>>,
     coverage: Vec<Option<f64>>,
+    density: Vec<Option<f64>>,
+    class_coverage: Vec<Option<f64>>,
     quality_step: Vec<Option<u64>>,
     quality_protocol: Vec<Option<String>>,
     status: Vec<String>,
@@ -85,11 +89,15 @@ impl Columns {
         self.precision.push(q.map(|q| q.precision));
         self.recall.push(q.map(|q| q.recall));
         self.coverage.push(q.map(|q| q.coverage));
+        self.density.push(q.map(|q| q.density));
+        self.class_coverage.push(q.map(|q| q.class_coverage));
         self.quality_step.push(q.map(|q| q.step));
         self.quality_protocol.push(q.map(|q| q.protocol.key()));
         self.run.push(run.name());
         self.config.push(cfg.name.clone());
         self.config_hash.push(cfg.hash());
+        self.config_key.push(cfg.key());
+        self.seed.push(cfg.seed);
         self.dataset.push(cfg.data.dataset.clone());
         self.architecture.push(architecture(cfg));
         self.optimizer.push(optimizer(cfg));
@@ -121,6 +129,8 @@ impl Columns {
             c("run", Column::new("".into(), self.run)),
             c("config", Column::new("".into(), self.config)),
             c("config_hash", Column::new("".into(), self.config_hash)),
+            c("config_key", Column::new("".into(), self.config_key)),
+            c("seed", Column::new("".into(), self.seed)),
             c("dataset", Column::new("".into(), self.dataset)),
             c("architecture", Column::new("".into(), self.architecture)),
             c("optimizer", Column::new("".into(), self.optimizer)),
@@ -141,6 +151,8 @@ impl Columns {
             c("precision", Column::new("".into(), self.precision)),
             c("recall", Column::new("".into(), self.recall)),
             c("coverage", Column::new("".into(), self.coverage)),
+            c("density", Column::new("".into(), self.density)),
+            c("class_coverage", Column::new("".into(), self.class_coverage)),
             c("quality_step", Column::new("".into(), self.quality_step)),
             c("quality_protocol", Column::new("".into(), self.quality_protocol)),
             c("cpu", Column::new("".into(), self.cpu)),
@@ -161,11 +173,37 @@ fn read_optional<T>(path: &Path, read: impl FnOnce(&Path) -> Result<T>, problems
 impl RunTable {
     /// Reads every run directory directly under `dir` (sorted by name, i.e. by start time).
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-        paths.sort();
-        Self::read(paths.into_iter().filter_map(|p| RunDir::open(&p).ok())) // other folders are not runs
+        Self::load_many(&[dir.as_ref()])
+    }
+
+    /// Reads the run directories of several folders (say, copied from different machines) into
+    /// one table, sorted by run name. A run found in more than one folder (same folder name, i.e.
+    /// the same run id) is read once: from the copy with the most steps, the first folder winning
+    /// a tie; the others are listed in `problems`.
+    pub fn load_many<P: AsRef<Path>>(dirs: &[P]) -> Result<Self> {
+        let mut found: std::collections::BTreeMap<String, Vec<RunDir>> = std::collections::BTreeMap::new();
+        for dir in dirs {
+            let dir = dir.as_ref();
+            let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+            let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+            paths.sort();
+            for run in paths.into_iter().filter_map(|p| RunDir::open(&p).ok()) {
+                found.entry(run.name()).or_default().push(run); // other folders are not runs
+            }
+        }
+        let mut notes = Vec::new();
+        let mut chosen = Vec::new();
+        for (name, copies) in found {
+            let steps = |r: &RunDir| read_json::<Summary>(&r.summary_path()).map_or(0, |s| s.steps);
+            let best = copies.iter().enumerate().max_by_key(|(i, r)| (steps(r), std::cmp::Reverse(*i))).map(|(i, _)| i).unwrap_or(0);
+            for (i, r) in copies.iter().enumerate().filter(|(i, _)| *i != best) {
+                notes.push(format!("{}: a copy of run {name} (kept {}, {} steps; this one has {})", r.path.display(), copies[best].path.display(), steps(&copies[best]), steps(&copies[i])));
+            }
+            chosen.push(copies[best].clone());
+        }
+        let mut table = Self::read(chosen.into_iter())?;
+        table.problems.extend(notes);
+        Ok(table)
     }
 
     /// The given runs, in the given order.
@@ -211,6 +249,13 @@ impl RunTable {
             columns.push(col);
         }
         DataFrame::new(self.len(), columns).map_err(|e| Error::table("building the compact run table", e))
+    }
+
+    /// Numeric column `name`, one value per run (None where a run has none).
+    pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let values = column(&self.frame, name)?.cast(&DataType::Float64).map_err(|e| Error::table(format!("run table column '{name}' as numbers"), e))?;
+        let values = values.f64().map_err(|e| Error::table(format!("run table column '{name}'"), e))?;
+        Ok((0..values.len()).map(|i| values.get(i)).collect())
     }
 
     /// Number of runs.
@@ -265,6 +310,30 @@ mod tests {
         assert_eq!(table.frame.column("architecture").unwrap().str().unwrap().get(0), Some("dcgan/dcgan+bn"));
         assert!(table.frame.get_column_names().iter().any(|c| c.as_str() == "images_per_s"));
         assert!(table.to_string().contains("shape: (2,"));
+    }
+
+    #[test]
+    fn folders_from_two_machines_merge_with_each_run_once_taking_the_longest_copy() {
+        let root = std::env::temp_dir().join(format!("gan_lab_table_merge_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let cfg = crate::config::preset("mlp-gan").unwrap();
+        let a = RunDir::create(&root.join("a"), &cfg).unwrap();
+        let only_b = RunDir::create(&root.join("b"), &cfg).unwrap();
+        let copy = root.join("b").join(a.name());
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(a.config_path(), copy.join("config.json")).unwrap();
+        let summary = |steps| Summary {
+            steps, epochs: 0.1, images_seen: 1280, train_seconds: 4.0, images_per_s: 320.0, d_loss: 1.2, g_loss: 0.8,
+            d_real: 0.55, d_fake: 0.45, finite: true, last_sample: None, last_checkpoint: None, cost_usd: None, finished_unix: 0.0,
+        };
+        write_json(&a.summary_path(), &summary(10)).unwrap();
+        write_json(&copy.join("summary.json"), &summary(30)).unwrap();
+        let table = RunTable::load_many(&[root.join("a"), root.join("b")]).unwrap();
+        assert_eq!(table.len(), 2);
+        assert!(table.paths.contains(&copy) && table.paths.contains(&only_b.path), "{:?}", table.paths);
+        assert_eq!(table.problems.len(), 1, "{:?}", table.problems);
+        assert!(table.problems[0].contains("kept") && table.problems[0].contains("30 steps"), "{:?}", table.problems);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! Sweeps: a plan (base configuration × axes × seeds × backends) expanded into runs with stable
+//! ids, trained here N at a time ([`local`]) or as a Slurm array ([`slurm`]), each run by the same
+//! worker command (`gan-lab sweep worker`), its state read back from its folder ([`status`]).
+//!
+//! ```text
+//! <runs>/<run id>/                 one run folder per planned run (see `run`), plus
+//!   sweep.json                     which plan, axis values, backend and seed it belongs to
+//!   worker.log                     the worker's output, every attempt appended
+//!   failed.json                    the error of the last failed attempt (removed on retry)
+//! <runs>/.sweeps/<plan>-<hash>/    the frozen plan the workers read, Slurm script and logs
+//! ```
+
+pub mod local;
+mod plan;
+pub mod slurm;
+pub mod status;
+#[cfg(feature = "engine")]
+pub mod worker;
+
+pub use plan::{PlannedRun, SweepPlan, SHORTCUTS};
+pub use status::{run_state, RunState};
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// What `sweep.json` in a run folder holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    pub plan: String,
+    pub plan_hash: String,
+    pub run_id: String,
+    pub values: serde_json::Map<String, serde_json::Value>,
+    pub backend: String,
+    pub seed: u64,
+    pub steps: u64,
+}
+
+impl SweepRecord {
+    pub fn new(plan: &SweepPlan, run: &PlannedRun) -> Self {
+        SweepRecord {
+            plan: plan.name.clone(),
+            plan_hash: plan.hash(),
+            run_id: run.id.clone(),
+            values: run.values.iter().cloned().collect(),
+            backend: run.backend.clone(),
+            seed: run.seed,
+            steps: plan.steps,
+        }
+    }
+}
+
+/// `<runs_dir>/.sweeps/<plan>-<hash>/`: where the frozen plan, Slurm script and Slurm logs go.
+pub fn sweep_dir(plan: &SweepPlan, runs_dir: &Path) -> PathBuf {
+    runs_dir.join(".sweeps").join(format!("{}-{}", plan.name, &plan.hash()[..8]))
+}
+
+/// Writes the plan, as the workers will read it, into its sweep folder (once; a plan file
+/// edited later does not change a sweep in flight). Returns the frozen plan's path.
+pub fn freeze(plan: &SweepPlan, runs_dir: &Path) -> Result<PathBuf> {
+    let dir = sweep_dir(plan, runs_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let path = dir.join("plan.json");
+    if !path.is_file() {
+        crate::run::write_atomic(&path, plan.to_json().as_bytes())?;
+    }
+    Ok(path)
+}
+
+/// A path made absolute against the current folder (workers run elsewhere).
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| Error::io(path, e))
+}
+
+/// Every run of `plan` with its state under `runs_dir`.
+pub fn plan_status(plan: &SweepPlan, runs_dir: &Path) -> Result<Vec<(PlannedRun, RunState)>> {
+    Ok(plan.expand()?.into_iter().map(|r| {
+        let s = run_state(runs_dir, &r, plan.steps);
+        (r, s)
+    }).collect())
+}

@@ -1,0 +1,466 @@
+//! The sweep plan (JSON) and its expansion into named runs.
+//!
+//! ```json
+//! {
+//!   "name": "mlp-ablation",
+//!   "base": "mlp-gan",
+//!   "set": { "data.limit": 2048, "train.log_every": 10 },
+//!   "axes": { "activation": ["relu", "leaky_relu"], "optimizer": ["sgd", "adam"] },
+//!   "seeds": [0, 1, 2],
+//!   "steps": 300,
+//!   "backends": ["flex"]
+//! }
+//! ```
+//! Every combination of axis values × backend × seed is one run. Its id (also its folder name)
+//! is `<plan>-<values>-<backend>-s<seed>-<key>`, where `key` is the hash of the configuration
+//! without seed and step budget: the same plan always names the same runs, whatever the order of
+//! its axes, and a changed configuration never reuses the folder of another.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::{preset, ExperimentConfig};
+use crate::error::{Error, Result};
+
+/// What to sweep. Unknown fields are an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepPlan {
+    /// Name of the sweep (letters, digits, '-', '_'): the prefix of every run's configuration name.
+    pub name: String,
+    /// The base configuration: a preset name…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// …or a JSON config file (relative paths are relative to the plan file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_config: Option<PathBuf>,
+    /// Settings changed for every run, by dotted path into the configuration (`"data.limit": 2048`).
+    #[serde(default)]
+    pub set: BTreeMap<String, Value>,
+    /// The axes: a shortcut (see [`SHORTCUTS`]) or a dotted path, with the values it takes.
+    #[serde(default)]
+    pub axes: BTreeMap<String, Vec<Value>>,
+    /// One run per seed for every configuration.
+    pub seeds: Vec<u64>,
+    /// Generator steps every run trains to (raising it later continues finished runs).
+    pub steps: u64,
+    /// Backends every configuration runs on (default: flex).
+    #[serde(default = "default_backends")]
+    pub backends: Vec<String>,
+}
+
+fn default_backends() -> Vec<String> {
+    vec!["flex".into()]
+}
+
+/// Axis names that change more than one field, with what they do.
+pub const SHORTCUTS: [(&str, &str); 7] = [
+    ("activation", "hidden activation of both networks: \"relu\", \"leaky_relu\" (α 0.2) or a full activation object"),
+    ("batch_norm", "BatchNorm in both networks: true or false"),
+    ("optimizer", "optimiser of both networks: \"adam\" (2e-4, β1 0.5), \"sgd\" (0.05, momentum 0.5) or a full optimiser object"),
+    ("lr", "learning rate of both optimisers (applied after \"optimizer\")"),
+    ("dropout", "dropout after the discriminator's hidden layers"),
+    ("batch_size", "train.batch_size"),
+    ("dataset", "data.dataset"),
+];
+
+const BACKENDS: [&str; 3] = ["flex", "ndarray", "cuda"];
+const MAX_RUNS: usize = 100_000;
+
+/// One run of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    /// Position in the plan's expansion (the Slurm array index).
+    pub index: usize,
+    /// Stable id, also the run's folder name under the runs folder.
+    pub id: String,
+    /// The axis values of this run, e.g. `activation=relu optimizer=adam`.
+    pub values: Vec<(String, Value)>,
+    pub backend: String,
+    pub seed: u64,
+    /// The full configuration (seed and steps included).
+    pub config: ExperimentConfig,
+}
+
+impl PlannedRun {
+    /// `activation=relu, optimizer=adam` (or `base` when the plan has no axes).
+    pub fn label(&self) -> String {
+        if self.values.is_empty() {
+            return "base".into();
+        }
+        self.values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The run's folder under `runs_dir`.
+    pub fn dir(&self, runs_dir: &Path) -> PathBuf {
+        runs_dir.join(&self.id)
+    }
+}
+
+/// A JSON value as short text: strings without quotes, everything else as compact JSON.
+fn compact(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Letters, digits, '-' and '_' only; runs of anything else become one '-' (a decimal point in a
+/// number becomes 'p': `0.1` → `0p1`).
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let digit_before = out.chars().last().is_some_and(|p| p.is_ascii_digit());
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+        } else if c == '.' && digit_before && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            out.push('p');
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// How one axis value reads in a configuration name: `relu`, `bn` / `no-bn`, `lr0p0002`.
+fn name_part(axis: &str, v: &Value) -> String {
+    let short = match axis {
+        "batch_norm" => "bn",
+        other => other.rsplit('.').next().unwrap_or(other),
+    };
+    match v {
+        Value::Bool(true) => slug(short),
+        Value::Bool(false) => format!("no-{}", slug(short)),
+        Value::Number(n) => format!("{}{}", slug(short), slug(&n.to_string())),
+        Value::String(s) => slug(s),
+        other => slug(&other.to_string()),
+    }
+}
+
+/// Sets the field at `path` (dotted) of a configuration in JSON form. The field must exist.
+fn set_path(cfg: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
+    let mut here = cfg;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Object(map) = here else {
+            return Err(format!("'{}' is not an object, so it has no field '{part}'", parts[..i].join(".")));
+        };
+        let fields = map.keys().cloned().collect::<Vec<_>>().join(", ");
+        let Some(next) = map.get_mut(*part) else {
+            let at = if i == 0 { "the configuration".to_string() } else { format!("'{}'", parts[..i].join(".")) };
+            return Err(format!("{at} has no field '{part}' (its fields: {fields})"));
+        };
+        here = next;
+    }
+    *here = value;
+    Ok(())
+}
+
+/// Sets `field` inside each optimiser's variant object (`{"adam": {"lr": …}}`).
+fn set_in_optimizers(cfg: &mut Value, field: &str, value: &Value) -> std::result::Result<(), String> {
+    for opt in ["g_optimizer", "d_optimizer"] {
+        let Some(Value::Object(variant)) = cfg.get_mut(opt) else { return Err(format!("'{opt}' is not an optimiser object")) };
+        for (_, settings) in variant.iter_mut() {
+            let Value::Object(s) = settings else { return Err(format!("'{opt}' has no settings object")) };
+            s.insert(field.into(), value.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Applies one axis (shortcut or dotted path) to a configuration in JSON form.
+fn apply_axis(cfg: &mut Value, axis: &str, value: &Value) -> std::result::Result<(), String> {
+    let both = |cfg: &mut Value, field: &str, v: Value| {
+        set_path(cfg, &format!("generator.{field}"), v.clone())?;
+        set_path(cfg, &format!("discriminator.{field}"), v)
+    };
+    match axis {
+        "activation" => {
+            let v = match value.as_str() {
+                Some("relu") => Value::from("relu"),
+                Some("leaky_relu") => serde_json::json!({"leaky_relu": {"alpha": 0.2}}),
+                Some(other) => return Err(format!("activation \"{other}\" is not a shortcut (\"relu\", \"leaky_relu\"); give a full object, e.g. {{\"maxout\": {{\"pieces\": 2}}}}")),
+                None => value.clone(),
+            };
+            both(cfg, "activation", v)
+        }
+        "batch_norm" => both(cfg, "batch_norm", value.clone()),
+        "optimizer" => {
+            let v = match value.as_str() {
+                Some("adam") => serde_json::json!({"adam": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}}),
+                Some("sgd") => serde_json::json!({"sgd": {"lr": 0.05, "momentum": 0.5, "momentum_schedule": null, "lr_decay": 1.0, "min_lr": 0.0}}),
+                Some(other) => return Err(format!("optimizer \"{other}\" is not a shortcut (\"adam\", \"sgd\"); give a full optimiser object")),
+                None => value.clone(),
+            };
+            set_path(cfg, "g_optimizer", v.clone())?;
+            set_path(cfg, "d_optimizer", v)
+        }
+        "lr" => set_in_optimizers(cfg, "lr", value),
+        "dropout" => set_path(cfg, "discriminator.dropout.hidden", value.clone()),
+        "batch_size" => set_path(cfg, "train.batch_size", value.clone()),
+        "dataset" => set_path(cfg, "data.dataset", value.clone()),
+        path => set_path(cfg, path, value.clone()),
+    }
+}
+
+/// Axis order of application: every axis by name, then `lr` (so it lands in the chosen optimiser).
+fn application_order(axes: &BTreeMap<String, Vec<Value>>) -> Vec<&String> {
+    let mut names: Vec<&String> = axes.keys().filter(|k| k.as_str() != "lr").collect();
+    names.extend(axes.keys().filter(|k| k.as_str() == "lr"));
+    names
+}
+
+impl SweepPlan {
+    /// Reads a plan file; `base_config` becomes relative to the plan's folder. Unknown fields and
+    /// wrong types are errors naming the file.
+    pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut plan: SweepPlan = serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), message: e.to_string() })?;
+        if let Some(b) = &plan.base_config {
+            if b.is_relative() {
+                plan.base_config = Some(path.parent().unwrap_or(Path::new(".")).join(b));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan serialises")
+    }
+
+    /// 16 hex digits of SHA-256 over the canonical JSON.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(serde_json::to_string(self).expect("a plan serialises").as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn base_config(&self) -> Result<ExperimentConfig> {
+        match (&self.base, &self.base_config) {
+            (Some(name), None) => preset(name),
+            (None, Some(path)) => ExperimentConfig::from_json_file(path),
+            _ => Err(Error::InvalidConfig(vec!["give exactly one of \"base\" (a preset) and \"base_config\" (a config file)".into()])),
+        }
+    }
+
+    /// Every rule the plan breaks, one message each (empty when it is valid). Expands the plan to
+    /// check that every configuration it makes is valid.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            p.push(format!("name must be non-empty and use only letters, digits, '-' and '_', got '{}'", self.name));
+        }
+        if self.base.is_some() == self.base_config.is_some() {
+            p.push("give exactly one of \"base\" (a preset) and \"base_config\" (a config file)".into());
+        }
+        if self.seeds.is_empty() {
+            p.push("seeds must list at least one seed".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.seeds {
+            if !seen.insert(s) {
+                p.push(format!("seed {s} is listed twice"));
+            }
+        }
+        if self.steps == 0 {
+            p.push("steps must be ≥ 1, got 0".into());
+        }
+        if self.backends.is_empty() {
+            p.push("backends must list at least one backend".into());
+        }
+        for b in &self.backends {
+            if !BACKENDS.contains(&b.as_str()) {
+                p.push(format!("backend '{b}' is not one of {}", BACKENDS.join(", ")));
+            }
+        }
+        if self.backends.iter().collect::<std::collections::BTreeSet<_>>().len() != self.backends.len() {
+            p.push("backends lists a backend twice".into());
+        }
+        for (axis, values) in &self.axes {
+            if values.is_empty() {
+                p.push(format!("axis '{axis}' has no values"));
+            }
+            if values.iter().enumerate().any(|(i, v)| values[..i].contains(v)) {
+                p.push(format!("axis '{axis}' lists a value twice"));
+            }
+        }
+        let n = self.axes.values().map(|v| v.len().max(1)).product::<usize>() * self.seeds.len() * self.backends.len();
+        if n > MAX_RUNS {
+            p.push(format!("the plan makes {n} runs, more than {MAX_RUNS}"));
+        }
+        if p.is_empty() {
+            if let Err(e) = self.expand_unchecked() {
+                p.push(e);
+            }
+        }
+        p
+    }
+
+    /// Checks every rule once; the error lists every broken rule.
+    pub fn validate(&self) -> Result<()> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(problems))
+        }
+    }
+
+    /// Every run of the plan, in a fixed order (axis combinations, then backends, then seeds).
+    pub fn expand(&self) -> Result<Vec<PlannedRun>> {
+        self.validate()?;
+        self.expand_unchecked().map_err(|e| Error::InvalidConfig(vec![e]))
+    }
+
+    fn expand_unchecked(&self) -> std::result::Result<Vec<PlannedRun>, String> {
+        let base = self.base_config().map_err(|e| e.to_string())?;
+        let mut base = serde_json::to_value(&base).expect("a config serialises");
+        for (path, value) in &self.set {
+            set_path(&mut base, path, value.clone()).map_err(|e| format!("set '{path}': {e}"))?;
+        }
+        set_path(&mut base, "train.steps", Value::from(self.steps)).expect("train.steps exists");
+        let order = application_order(&self.axes);
+        // Every combination of axis values, the first axis (by name) varying slowest.
+        let names: Vec<&String> = self.axes.keys().collect();
+        let mut combos: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+        for name in &names {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| self.axes[*name].iter().map(move |v| [c.clone(), vec![((*name).clone(), v.clone())]].concat()))
+                .collect();
+        }
+        let mut runs = Vec::new();
+        for values in combos {
+            let mut cfg = base.clone();
+            for axis in &order {
+                let v = &values.iter().find(|(k, _)| k == *axis).expect("every axis has a value").1;
+                apply_axis(&mut cfg, axis, v).map_err(|e| format!("axis '{axis}' = {}: {e}", compact(v)))?;
+            }
+            let parts: Vec<String> = values.iter().map(|(k, v)| name_part(k, v)).collect();
+            let name = if parts.is_empty() { self.name.clone() } else { format!("{}-{}", self.name, parts.join("-")) };
+            set_path(&mut cfg, "name", Value::from(name)).expect("name exists");
+            let label = || if values.is_empty() { "the base".to_string() } else { values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ") };
+            let config: ExperimentConfig = serde_json::from_value(cfg).map_err(|e| format!("{}: {e}", label()))?;
+            config.validate().map_err(|e| format!("{}: {e}", label()))?;
+            for backend in &self.backends {
+                for &seed in &self.seeds {
+                    let mut c = config.clone();
+                    c.seed = seed;
+                    let id = format!("{}-{backend}-s{seed}-{}", c.name, &c.key()[..8]);
+                    runs.push(PlannedRun { index: runs.len(), id, values: values.clone(), backend: backend.clone(), seed, config: c });
+                }
+            }
+        }
+        Ok(runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(json: &str) -> SweepPlan {
+        serde_json::from_str(json).unwrap()
+    }
+
+    const ABLATION: &str = r#"{
+        "name": "abl", "base": "mlp-gan",
+        "set": {"data.limit": 512},
+        "axes": {"optimizer": ["sgd", "adam"], "activation": ["relu", "leaky_relu"], "batch_norm": [false, true]},
+        "seeds": [0, 1], "steps": 20
+    }"#;
+
+    #[test]
+    fn a_plan_expands_to_every_combination_times_seeds_with_the_settings_applied() {
+        let runs = plan(ABLATION).expand().unwrap();
+        assert_eq!(runs.len(), 2 * 2 * 2 * 2);
+        let r = &runs[0];
+        assert_eq!(r.label(), "activation=relu, batch_norm=false, optimizer=sgd");
+        assert_eq!(r.config.name, "abl-relu-no-bn-sgd");
+        assert_eq!(r.id, format!("abl-relu-no-bn-sgd-flex-s0-{}", &r.config.key()[..8]));
+        assert_eq!((r.config.data.limit, r.config.train.steps, r.seed), (Some(512), 20, 0));
+        assert!(matches!(r.config.g_optimizer, crate::config::OptimizerConfig::Sgd { .. }));
+        assert_eq!(r.config.discriminator.activation, crate::config::Activation::Relu);
+        let last = runs.last().unwrap();
+        assert_eq!(last.config.name, "abl-leaky_relu-bn-adam");
+        assert!(last.config.generator.batch_norm && last.config.discriminator.batch_norm);
+        assert_eq!(last.config.generator.activation, crate::config::Activation::LeakyRelu { alpha: 0.2 });
+        let ids: std::collections::BTreeSet<_> = runs.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(ids.len(), runs.len(), "ids are unique");
+    }
+
+    #[test]
+    fn run_ids_do_not_depend_on_axis_order_seed_order_or_the_step_budget() {
+        let a = plan(ABLATION).expand().unwrap();
+        let reordered = ABLATION
+            .replace(r#""optimizer": ["sgd", "adam"], "activation": ["relu", "leaky_relu"]"#, r#""activation": ["leaky_relu", "relu"], "optimizer": ["adam", "sgd"]"#)
+            .replace(r#""seeds": [0, 1], "steps": 20"#, r#""seeds": [1, 0], "steps": 500"#);
+        assert_ne!(reordered, ABLATION);
+        let b = plan(&reordered).expand().unwrap();
+        let ids = |runs: &[PlannedRun]| runs.iter().map(|r| r.id.clone()).collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(ids(&a), ids(&b));
+        // A changed setting is a different configuration: new ids.
+        let c = plan(&ABLATION.replace("512", "1024")).expand().unwrap();
+        assert!(ids(&a).is_disjoint(&ids(&c)));
+    }
+
+    #[test]
+    fn lr_lands_in_the_optimizer_chosen_by_the_optimizer_axis() {
+        let runs = plan(r#"{"name": "lr", "base": "mlp-gan", "axes": {"optimizer": ["sgd"], "lr": [0.01, 0.1]}, "seeds": [3], "steps": 5}"#).expand().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].config.name, "lr-lr0p1-sgd");
+        match &runs[1].config.d_optimizer {
+            crate::config::OptimizerConfig::Sgd { lr, momentum, .. } => assert_eq!((*lr, *momentum), (0.1, 0.5)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_once() {
+        let p = plan(r#"{"name": "bad name", "base": "mlp-gan", "base_config": "x.json", "axes": {"lr": []}, "seeds": [1, 1], "steps": 0, "backends": ["tpu"]}"#);
+        let problems = p.problems();
+        assert_eq!(
+            problems,
+            vec![
+                "name must be non-empty and use only letters, digits, '-' and '_', got 'bad name'",
+                "give exactly one of \"base\" (a preset) and \"base_config\" (a config file)",
+                "seed 1 is listed twice",
+                "steps must be ≥ 1, got 0",
+                "backend 'tpu' is not one of flex, ndarray, cuda",
+                "axis 'lr' has no values",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_path_or_an_invalid_variant_is_named() {
+        let p = plan(r#"{"name": "x", "base": "mlp-gan", "axes": {"generator.batchnorm": [true]}, "seeds": [0], "steps": 5}"#);
+        let problems = p.problems().join("\n");
+        assert!(problems.contains("axis 'generator.batchnorm' = true: 'generator' has no field 'batchnorm'"), "{problems}");
+        let p = plan(r#"{"name": "x", "base": "mlp-gan", "axes": {"batch_size": [64, 0]}, "seeds": [0], "steps": 5}"#);
+        let problems = p.problems().join("\n");
+        assert!(problems.starts_with("batch_size=0: invalid configuration: "), "{problems}");
+        let p = plan(r#"{"name": "x", "base": "no-such-preset", "seeds": [0], "steps": 5}"#);
+        assert!(p.problems()[0].contains("no-such-preset"), "{:?}", p.problems());
+        let err = serde_json::from_str::<SweepPlan>(r#"{"name": "x", "base": "mlp-gan", "seed": [0], "steps": 5}"#).unwrap_err().to_string();
+        assert!(err.contains("unknown field `seed`"), "{err}");
+    }
+
+    #[test]
+    fn base_config_paths_are_relative_to_the_plan_file() {
+        let dir = std::env::temp_dir().join(format!("gan_lab_plan_{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("configs")).unwrap();
+        std::fs::write(dir.join("configs/mine.json"), preset("dcgan28").unwrap().to_json()).unwrap();
+        std::fs::write(dir.join("plan.json"), r#"{"name": "mine", "base_config": "configs/mine.json", "seeds": [0, 1], "steps": 5, "backends": ["flex", "ndarray"]}"#).unwrap();
+        let runs = SweepPlan::from_json_file(dir.join("plan.json")).unwrap().expand().unwrap();
+        assert_eq!(runs.len(), 4);
+        assert_eq!(runs[2].label(), "base");
+        assert_eq!((runs[2].backend.as_str(), runs[2].seed, runs[2].config.name.as_str()), ("ndarray", 0, "mine"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,79 @@
+//! The worker: trains one run of a plan to the plan's step budget (what both executors start).
+
+use std::path::Path;
+
+use super::status::{record_failure, FAILED_FILE};
+use super::{run_state, PlannedRun, RunState, SweepPlan, SweepRecord};
+use crate::error::{Error, Result};
+use crate::platform::{AnySession, BackendKind};
+use crate::run::{write_atomic, write_json, RunDir};
+
+/// Creates the run's folder with its config (or checks the one there), then trains it from its
+/// newest checkpoint (or from the start) up to the plan's budget. A finished run is left alone;
+/// an error is also written to the run's `failed.json`.
+pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour: Option<f64>, verbose: bool) -> Result<RunState> {
+    let runs = plan.expand()?;
+    let n = runs.len();
+    let run = runs.into_iter().nth(index).ok_or_else(|| Error::Other(format!("task {index} is out of range: plan '{}' has {n} runs (0–{})", plan.name, n.saturating_sub(1))))?;
+    let state = run_state(runs_dir, &run, plan.steps);
+    if state.is_finished() {
+        println!("{}: {} ({}), nothing to do", run.id, state.name(), state.detail(plan.steps));
+        return Ok(state);
+    }
+    let dir = run.dir(runs_dir);
+    let result = match train(plan, &run, &dir, price_per_hour, verbose) {
+        // A diverged run is a result (its summary says so), not a failure to retry.
+        Err(Error::Diverged { step, what }) => {
+            println!("{}: diverged at step {step} ({what})", run.id);
+            Ok(RunState::Diverged { step })
+        }
+        other => other,
+    };
+    if let Err(e) = &result {
+        if dir.is_dir() {
+            let step = run_state(runs_dir, &run, plan.steps).step();
+            record_failure(&dir, &e.to_string(), step)?;
+        }
+    }
+    result
+}
+
+fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<f64>, verbose: bool) -> Result<RunState> {
+    let backend = BackendKind::parse(&run.backend)?;
+    backend.check()?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let failed = dir.join(FAILED_FILE);
+    if failed.exists() {
+        std::fs::remove_file(&failed).map_err(|e| Error::io(&failed, e))?;
+    }
+    let rd = RunDir { path: dir.to_path_buf() };
+    if rd.config_path().is_file() {
+        let stored = rd.config()?;
+        if stored.key() != run.config.key() {
+            return Err(Error::bad_file(rd.config_path(), format!("holds another configuration (key {}) than run {} of the plan (key {})", stored.key(), run.id, run.config.key())));
+        }
+    } else {
+        for sub in ["samples", "checkpoints"] {
+            std::fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(dir.join(sub), e))?;
+        }
+        write_atomic(&rd.config_path(), run.config.to_json().as_bytes())?;
+    }
+    let record = dir.join("sweep.json");
+    if !record.exists() {
+        write_json(&record, &SweepRecord::new(plan, run))?;
+    }
+    let mut session = AnySession::open(rd, backend, price_per_hour)?;
+    session.set_verbose(verbose);
+    let done = session.step();
+    println!("{} ({}, {} seed {}): step {done} of {}", run.id, run.label(), run.backend, run.seed, plan.steps);
+    if done < plan.steps {
+        let report = session.train_steps(plan.steps - done)?;
+        let s = session.summary();
+        println!(
+            "{}: {} steps, {:.1} images/s | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}",
+            run.id, report.to_step, report.images_per_s, s.d_loss, s.g_loss, s.d_real, s.d_fake
+        );
+    }
+    let s = session.summary();
+    Ok(if s.finite { RunState::Done { step: s.steps } } else { RunState::Diverged { step: s.steps } })
+}

@@ -1,0 +1,157 @@
+//! The local sweep executor end to end, through the `gan-lab` binary: a 4-run quick plan trained
+//! 2 at a time, a re-run that skips it, a raised budget that resumes it, a failed run that does not
+//! stop the others.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gan_lab::run::{read_json, RunTable, Summary};
+use gan_lab::sweep::{plan_status, RunState, SweepPlan};
+
+fn gan_lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gan-lab")).args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan_lab_sweep_{name}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_plan(dir: &Path, steps: u64, extra_axis: &str) -> PathBuf {
+    let plan = format!(
+        r#"{{
+  "name": "it",
+  "base": "mlp-gan",
+  "set": {{"data.limit": 640, "train.log_every": 5, "train.sample_every": 10, "train.checkpoint_every": 10, "train.eval_samples": 0}},
+  "axes": {{"optimizer": ["sgd", "adam"]{extra_axis}}},
+  "seeds": [0, 1],
+  "steps": {steps}
+}}"#
+    );
+    let path = dir.join("plan.json");
+    std::fs::write(&path, plan).unwrap();
+    path
+}
+
+fn str_path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_local_sweep_trains_every_run_once_and_resumes_when_the_budget_grows() {
+    let dir = scratch("local");
+    let runs = dir.join("runs");
+    let plan_path = write_plan(&dir, 10, "");
+    let out = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("4 runs (pending 4); 4 to train here, 2 at a time × 1 threads"), "{log}");
+    assert!(log.contains("finished in") && log.contains(": done 4"), "{log}");
+
+    let plan = SweepPlan::from_json_file(&plan_path).unwrap();
+    for (run, state) in plan_status(&plan, &runs).unwrap() {
+        assert_eq!(state, RunState::Done { step: 10 }, "{}", run.id);
+        let dir = run.dir(&runs);
+        for f in ["config.json", "sweep.json", "summary.json", "metrics.parquet", "worker.log"] {
+            assert!(dir.join(f).is_file(), "{} has no {f}", dir.display());
+        }
+        assert!(!dir.join(".lock").exists());
+    }
+
+    // The same plan again: nothing to train.
+    let again = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    assert!(again.status.success() && text(&again).contains("(done 4); 0 to train here"), "{}", text(&again));
+
+    // A larger budget keeps the run ids and continues each run from its checkpoint.
+    let plan_path = write_plan(&dir, 20, "");
+    let more = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    assert!(more.status.success(), "{}", text(&more));
+    assert!(text(&more).contains("(unfinished 4); 4 to train here"), "{}", text(&more));
+    let plan = SweepPlan::from_json_file(&plan_path).unwrap();
+    for (run, state) in plan_status(&plan, &runs).unwrap() {
+        assert_eq!(state, RunState::Done { step: 20 }, "{}", run.id);
+        let worker_log = std::fs::read_to_string(run.dir(&runs).join("worker.log")).unwrap();
+        assert!(worker_log.contains("step 10 of 20"), "{worker_log}");
+    }
+    assert_eq!(std::fs::read_dir(&runs).unwrap().filter(|e| e.as_ref().unwrap().path().join("config.json").is_file()).count(), 4);
+
+    // One row per run, one group per optimiser with both seeds.
+    let table = RunTable::load(&runs).unwrap();
+    assert_eq!(table.len(), 4);
+    let grouped = table.group_by(&["config"]).unwrap();
+    assert_eq!(grouped.len(), 2);
+    let printed = text(&gan_lab(&["runs", str_path(&runs), "--group-by", "config"]));
+    assert!(printed.starts_with("4 runs in 2 groups"), "{printed}");
+    assert!(printed.contains("it-adam") && printed.contains("it-sgd") && printed.contains("0,1"), "{printed}");
+
+    let status = text(&gan_lab(&["sweep", "status", str_path(&plan_path), "--runs-dir", str_path(&runs)]));
+    assert!(status.ends_with("sweep it: 4 runs: done 4\n"), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failed_run_does_not_stop_the_others_and_is_retried_by_a_re_run() {
+    let dir = scratch("failed");
+    let runs = dir.join("runs");
+    let missing = dir.join("later-images.idx.gz");
+    let plan_path = write_plan(&dir, 5, &format!(r#", "dataset": ["mnist10k", "{}"]"#, missing.display()));
+    let out = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("done 4, failed 4"), "{log}");
+    assert!(log.contains("4 of 8 runs did not finish; run the same command again to retry them"), "{log}");
+    assert!(log.contains("unknown dataset") && log.contains("later-images.idx.gz"), "{log}");
+    let plan = SweepPlan::from_json_file(&plan_path).unwrap();
+    let failed: Vec<_> = plan_status(&plan, &runs).unwrap().into_iter().filter(|(_, s)| s.name() == "failed").collect();
+    assert_eq!(failed.len(), 4);
+    assert!(failed[0].1.detail(5).contains("unknown dataset"), "{:?}", failed[0].1);
+
+    // The file arrives; the same command trains only the four that failed.
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/mnist10k/mnist10k-images-idx3-ubyte.gz"), &missing).unwrap();
+    let again = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    let log = text(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(log.contains("8 runs (done 4, failed 4); 4 to train here") && log.contains(": done 8"), "{log}");
+    assert!(plan_status(&plan, &runs).unwrap().iter().all(|(r, _)| !r.dir(&runs).join("failed.json").exists()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_worker_names_a_task_outside_the_plan() {
+    let dir = scratch("range");
+    let plan_path = write_plan(&dir, 5, "");
+    let out = gan_lab(&["sweep", "worker", str_path(&plan_path), "--runs-dir", str_path(&dir.join("runs")), "--task", "9"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("task 9 is out of range: plan 'it' has 4 runs (0–3)"), "{}", text(&out));
+    let none = gan_lab(&["sweep", str_path(&plan_path)]);
+    assert!(text(&none).contains("say where to train: --local N"), "{}", text(&none));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unfinished_run_left_by_a_killed_worker_resumes_from_its_checkpoint() {
+    let dir = scratch("killed");
+    let runs = dir.join("runs");
+    let plan_path = write_plan(&dir, 10, "");
+    let plan = SweepPlan::from_json_file(&plan_path).unwrap();
+    // Train task 0 for its first 10 steps, then pretend a worker died during a 20-step budget:
+    // a stale lock of a process that no longer exists and no newer summary.
+    let first = gan_lab(&["sweep", "worker", str_path(&plan_path), "--runs-dir", str_path(&runs), "--task", "0", "--threads", "1", "--quiet"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let run0 = plan.expand().unwrap().remove(0);
+    std::fs::write(run0.dir(&runs).join(".lock"), format!("{} {}", u32::MAX - 3, gan_lab::run::host_name())).unwrap();
+    let plan_path = write_plan(&dir, 20, "");
+    let status = text(&gan_lab(&["sweep", "status", str_path(&plan_path), "--runs-dir", str_path(&runs)]));
+    assert!(status.contains("stopped at step 10/20; a re-run resumes it") && status.ends_with("unfinished 1, pending 3\n"), "{status}");
+    let worker = gan_lab(&["sweep", "worker", str_path(&plan_path), "--runs-dir", str_path(&runs), "--task", "0", "--threads", "1", "--quiet"]);
+    assert!(worker.status.success(), "{}", text(&worker));
+    let summary: Summary = read_json(&run0.dir(&runs).join("summary.json")).unwrap();
+    assert_eq!(summary.steps, 20);
+    let _ = std::fs::remove_dir_all(&dir);
+}
