@@ -9,6 +9,7 @@
 #                       evcxr/     per-notebook kernel build folders (EVCXR_TMPDIR)
 #   GAN_LAB_ENGINE_FEATURES  cargo features of the engine build (e.g. "cuda" on a GPU machine);
 #                     also written into the kernel spec, so notebooks build the same engine
+#   GAN_LAB_KERNELS_DIR  where the kernel spec goes (default: Jupyter's user data folder, kernels/)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,35 +52,8 @@ else
 fi
 
 step "Jupyter kernel spec 'rust'"
-# evcxr loads every cell as a shared library linked to the toolchain's libstd. rustc's relative
-# rpath misses that folder when the kernel's build folder and the toolchain share a parent (both
-# under $HOME), so the kernel gets it on LD_LIBRARY_PATH. PATH carries cargo for the kernel's builds.
-LIBDIR=$(rustc --print target-libdir)
-CARGO_DIR=$(dirname "$(command -v cargo)")
-"$TOOLS/bin/evcxr_jupyter" --install >/dev/null
-SPEC_DIR=$("$VENV/bin/jupyter" kernelspec list --json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["kernelspecs"]["rust"]["resource_dir"])')
-"$VENV/bin/python" - "$SPEC_DIR/kernel.json" "$TOOLS/bin/evcxr_jupyter" "$LIBDIR" "$CARGO_DIR" "$CARGO_TARGET_DIR" \
-    "${GAN_LAB_ENGINE_FEATURES:-}" <<'PY'
-import json, sys
-path, kernel, libdir, cargo_dir, target, features = sys.argv[1:]
-spec = {
-    "argv": [kernel, "--control_file", "{connection_file}"],
-    "display_name": "Rust",
-    "language": "rust",
-    "interrupt_mode": "message",
-    "env": {
-        "LD_LIBRARY_PATH": libdir,
-        "PATH": cargo_dir + ":/usr/local/bin:/usr/bin:/bin",
-        "CARGO_TARGET_DIR": target,
-    },
-}
-if features:
-    spec["env"]["GAN_LAB_ENGINE_FEATURES"] = features
-with open(path, "w") as f:
-    json.dump(spec, f, indent=2)
-    f.write("\n")
-PY
-echo "   $SPEC_DIR/kernel.json"
+KERNELS_DIR=${GAN_LAB_KERNELS_DIR:-$("$VENV/bin/jupyter" --data-dir)/kernels}
+"$ROOT/environment/kernel-spec.sh" "$KERNELS_DIR" "$TOOLS/bin/evcxr_jupyter" "$CARGO_TARGET_DIR" "${GAN_LAB_ENGINE_FEATURES:-}"
 
 step "gan-lab engine (release build${GAN_LAB_ENGINE_FEATURES:+, features $GAN_LAB_ENGINE_FEATURES})"
 (cd "$ROOT" && cargo build --release --locked -p gan_lab --bin gan-lab ${GAN_LAB_ENGINE_FEATURES:+--features "$GAN_LAB_ENGINE_FEATURES"})

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up what is missing (environment/install.sh), then executes every notebook headless with the
+# Sets up what is missing (environment/setup.sh), then executes every notebook headless with the
 # evcxr kernel and writes reports/<notebook>.html. Arguments go to notebooks/execute.py:
 #   --quick               about a minute of training per notebook (GAN_LAB_QUICK=1)
 #   --reports DIR         where the HTML reports go (default reports/)
@@ -7,5 +7,5 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GAN_LAB_HOME=${GAN_LAB_HOME:-$HOME/.cache/gan_lab}
-"$ROOT/environment/install.sh"
+"$ROOT/environment/setup.sh"
 exec "$GAN_LAB_HOME/venv/bin/python" "$ROOT/notebooks/execute.py" "$@"

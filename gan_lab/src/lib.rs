@@ -19,10 +19,12 @@
 //! | [`report`] | sample grids (PNG), charts (SVG), HTML tables and evcxr display |
 //! | [`sweep`] | plans of configurations × seeds, stable run ids, local and Slurm executors, sweep status |
 //! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
+//! | [`doctor`] | what this machine and build can do: backends, GPUs, CUDA libraries, kernel spec, caches |
 //! | [`error`] | the one error type |
 
 pub mod config;
 pub mod data;
+pub mod doctor;
 pub mod error;
 pub mod lab;
 pub mod metrics;

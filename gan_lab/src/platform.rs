@@ -60,13 +60,7 @@ impl BackendKind {
 
 }
 
-/// CPU model from /proc/cpuinfo (Linux), else the architecture.
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
-}
+pub use crate::doctor::cpu_model;
 
 /// Logical cores available to this process.
 pub fn logical_cores() -> usize {

@@ -7,10 +7,12 @@ pub use crate::config::{
 pub use crate::data::{ImageSet, SHIPPED};
 pub use crate::error::{Error, Result};
 pub use crate::lab::{
-    history_charts, mode_name, pick, platform_chart, platform_table, quick_mode, runs_dir, show_dataset, available_backends, ChunkView, Experiment, Options, Table,
+    doctor, history_charts, mode_name, pick, platform_chart, platform_table, quick_mode, run_sweep, runs_dir, show_dataset, sweep_status, sweep_table, available_backends, ChunkView,
+    Experiment, Options, SweepStatus, Table,
 };
 pub use crate::report::{Bar, Chart, ImageGrid, Series};
-pub use crate::run::{MetricsRow, RunDir, RunTable, Summary};
+pub use crate::run::{GroupedTable, MetricsRow, RunDir, RunTable, Summary};
+pub use crate::sweep::SweepPlan;
 
 #[cfg(feature = "engine")]
 pub use crate::platform::{AnySession, BackendKind};

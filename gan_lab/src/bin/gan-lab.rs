@@ -62,6 +62,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// What this machine and build can do: backends compiled in, GPUs, CUDA driver and NVRTC,
+    /// the notebook kernel, build caches, and the platform record a run would store.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Train a plan's grid of configurations × seeds: here, N at a time (--local N), or as a
     /// Slurm array (--slurm). Finished runs are skipped, unfinished ones resumed.
     Sweep(SweepArgs),
@@ -307,6 +314,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { run, n } => eval(&run, n),
         Command::Runs { dirs, group_by, html } => runs(&dirs, group_by.as_deref(), html.as_deref()),
         Command::Sweep(args) => sweep(args),
+        Command::Doctor { json } => doctor(json),
         Command::Engine => gan_lab::lab::serve::serve(),
     }
 }
@@ -679,5 +687,27 @@ fn sweep_status(plan_path: &std::path::Path, runs_dir: &std::path::Path) -> Resu
     }
     let states: Vec<_> = all.iter().map(|(_, s)| s.clone()).collect();
     println!("sweep {}: {} runs: {}", plan.name, all.len(), status::counts(&states));
+    Ok(())
+}
+
+fn doctor(json: bool) -> Result<()> {
+    use gan_lab::doctor::{environment_checks, Check, DoctorReport};
+    let mut checks = Vec::new();
+    for name in BackendKind::NAMES {
+        let backend = BackendKind::parse(name)?;
+        let item = format!("backend {name}");
+        checks.push(match backend.check() {
+            Ok(()) => Check::ok(&item, format!("compiled in; {}", gan_lab::platform::platform_record(backend, None).device)),
+            Err(Error::Backend { reason, .. }) => Check::missing(&item, reason),
+            Err(e) => Check::missing(&item, e.to_string()),
+        });
+    }
+    checks.extend(environment_checks());
+    let report = DoctorReport { checks, platform: Some(gan_lab::platform::platform_record(BackendKind::Flex, price_from_env()?)) };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Error::Other(format!("doctor report as JSON: {e}")))?);
+    } else {
+        print!("{report}");
+    }
     Ok(())
 }

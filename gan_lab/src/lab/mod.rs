@@ -11,11 +11,13 @@ mod engine;
 pub mod protocol;
 #[cfg(feature = "engine")]
 pub mod serve;
+mod sweep;
 
 pub use chunk::{history_charts, ChunkView};
 pub use compare::{platform_chart, platform_table, Table};
 pub use datasets::{show_dataset, DatasetView};
 pub use engine::{engine_binary, workspace_root, Engine};
+pub use sweep::{run_sweep, sweep_status, sweep_table, SweepStatus};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -240,3 +242,16 @@ mod tests {
         }
     }
 }
+
+/// The `gan-lab doctor` report of the engine this notebook uses (backends compiled in, GPUs, CUDA
+/// libraries, kernel spec, caches, platform record), as a table.
+pub fn doctor() -> Result<crate::doctor::DoctorReport> {
+    let exe = engine_binary()?;
+    let out = std::process::Command::new(&exe).args(["doctor", "--json"]).output().map_err(|e| Error::io(&exe, e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Engine { message: format!("gan-lab doctor failed: {}", err.trim().replace('\n', " | ")) });
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| Error::Engine { message: format!("gan-lab doctor printed no report ({e})") })
+}
+

@@ -59,6 +59,11 @@ pub fn sweep_dir(plan: &SweepPlan, runs_dir: &Path) -> PathBuf {
 /// Writes the plan, as the workers will read it, into its sweep folder (once; a plan file
 /// edited later does not change a sweep in flight). Returns the frozen plan's path.
 pub fn freeze(plan: &SweepPlan, runs_dir: &Path) -> Result<PathBuf> {
+    let mut plan = plan.clone();
+    if let Some(b) = &plan.base_config {
+        plan.base_config = Some(absolute(b)?); // the frozen copy lives in another folder
+    }
+    let plan = &plan;
     let dir = sweep_dir(plan, runs_dir);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let path = dir.join("plan.json");

@@ -228,6 +228,11 @@ impl SweepPlan {
         Ok(plan)
     }
 
+    /// Parses a plan (`base_config`, if relative, is relative to the current folder).
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::Json { path: "<plan>".into(), message: e.to_string() })
+    }
+
     /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a plan serialises")
