@@ -62,6 +62,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+    /// Compare two runs' logged losses step by step — say, one checkpoint resumed on two
+    /// backends: the relative difference of D and G loss, D(x) and D(G(z)) at each step both logged.
+    CompareLosses {
+        a: PathBuf,
+        b: PathBuf,
+        /// Steps compared (the first ones both runs logged).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Largest relative difference accepted; above it the command fails.
+        #[arg(long, default_value_t = 1e-3)]
+        tolerance: f64,
+    },
     /// What this machine and build can do: backends compiled in, GPUs, CUDA driver and NVRTC,
     /// the notebook kernel, build caches, and the platform record a run would store.
     Doctor {
@@ -315,6 +327,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Runs { dirs, group_by, html } => runs(&dirs, group_by.as_deref(), html.as_deref()),
         Command::Sweep(args) => sweep(args),
         Command::Doctor { json } => doctor(json),
+        Command::CompareLosses { a, b, steps, tolerance } => compare_losses(&a, &b, steps, tolerance),
         Command::Engine => gan_lab::lab::serve::serve(),
     }
 }
@@ -710,4 +723,26 @@ fn doctor(json: bool) -> Result<()> {
         print!("{report}");
     }
     Ok(())
+}
+
+fn compare_losses(a: &std::path::Path, b: &std::path::Path, steps: usize, tolerance: f64) -> Result<()> {
+    use gan_lab::run::{compare_losses, read_metrics, AGREEMENT_FIELDS};
+    let rows = |p: &std::path::Path| read_metrics(&RunDir::open(p)?.metrics_path());
+    let (ra, rb) = (rows(a)?, rows(b)?);
+    let agreement = compare_losses(&ra, &rb, steps);
+    if agreement.is_empty() {
+        return Err(Error::Other(format!("{} and {} logged no step in common", a.display(), b.display())));
+    }
+    println!("relative difference |a − b| / max(|a|, |b|) per logged step");
+    println!("{:>7} {}", "step", AGREEMENT_FIELDS.iter().map(|f| format!("{f:>10}")).collect::<String>());
+    for s in &agreement {
+        println!("{:>7} {}", s.step, s.relative.iter().map(|v| format!("{v:>10.2e}")).collect::<String>());
+    }
+    let worst = agreement.iter().map(|s| s.worst()).fold(0.0, |m: f64, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) });
+    if worst.is_finite() && worst <= tolerance {
+        println!("agree: largest relative difference {worst:.2e} ≤ {tolerance:.0e} over {} steps", agreement.len());
+        Ok(())
+    } else {
+        Err(Error::Other(format!("the runs differ: largest relative difference {worst:.2e} > {tolerance:.0e} over {} steps", agreement.len())))
+    }
 }

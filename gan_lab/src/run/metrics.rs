@@ -99,6 +99,38 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
         .collect())
 }
 
+/// How far apart two runs' logged numbers are at one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepAgreement {
+    pub step: u64,
+    /// |a − b| ÷ max(|a|, |b|, 1e-6) for d_loss, g_loss, d_real, d_fake.
+    pub relative: [f64; 4],
+}
+
+impl StepAgreement {
+    /// The largest of the four relative differences (NaN when any value is not finite).
+    pub fn worst(&self) -> f64 {
+        self.relative.iter().copied().fold(0.0, |m, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) })
+    }
+}
+
+/// The numbers the agreement check compares, in [`StepAgreement::relative`] order.
+pub const AGREEMENT_FIELDS: [&str; 4] = ["d_loss", "g_loss", "d_real", "d_fake"];
+
+/// Step by step, the relative differences between two runs' metrics rows at the steps both
+/// logged, for at most `steps` steps (e.g. one checkpoint resumed on two backends).
+pub fn compare_losses(a: &[MetricsRow], b: &[MetricsRow], steps: usize) -> Vec<StepAgreement> {
+    let rel = |x: f64, y: f64| (x - y).abs() / x.abs().max(y.abs()).max(1e-6);
+    a.iter()
+        .filter_map(|ra| b.iter().find(|rb| rb.step == ra.step).map(|rb| (ra, rb)))
+        .take(steps)
+        .map(|(ra, rb)| StepAgreement {
+            step: ra.step,
+            relative: [rel(ra.d_loss, rb.d_loss), rel(ra.g_loss, rb.g_loss), rel(ra.d_real, rb.d_real), rel(ra.d_fake, rb.d_fake)],
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +171,19 @@ mod tests {
         std::fs::write(dir.join("metrics.parquet"), b"PAR1 not really").unwrap();
         let err = read_metrics(&dir.join("metrics.parquet")).unwrap_err().to_string();
         assert!(err.contains("metrics.parquet") && err.contains("not a readable metrics table"), "{err}");
+    }
+
+    #[test]
+    fn agreement_is_the_relative_difference_at_steps_both_runs_logged() {
+        let a = vec![row(1), row(2), row(3)];
+        let mut b = vec![row(2), row(3), row(4)];
+        b[0].d_loss = 1.0; // 0.25 / 1.25 = 0.2
+        b[1].g_loss = f64::NAN;
+        let agree = compare_losses(&a, &b, 10);
+        assert_eq!(agree.iter().map(|s| s.step).collect::<Vec<_>>(), [2, 3]);
+        assert!((agree[0].worst() - 0.2).abs() < 1e-12);
+        assert_eq!(agree[0].relative[1], 0.0);
+        assert!(agree[1].worst().is_nan());
+        assert_eq!(compare_losses(&a, &b, 1).len(), 1);
     }
 }

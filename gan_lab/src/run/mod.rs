@@ -16,7 +16,7 @@ mod metrics;
 mod quality;
 mod table;
 
-pub use metrics::{read_metrics, write_metrics, MetricsRow};
+pub use metrics::{compare_losses, read_metrics, write_metrics, MetricsRow, StepAgreement, AGREEMENT_FIELDS};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
 pub use table::{column, RunTable};

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The GPU checks in one go, for a machine with an NVIDIA GPU and a gan-lab built with
+# `--features cuda` (build it on any x86-64 Linux machine: the CUDA libraries load at run time).
+#
+#   GAN_LAB_BIN=path/to/gan-lab environment/gpu/verify.sh OUT_DIR
+#
+#   1. gan-lab doctor                                                  → OUT_DIR/doctor.txt
+#   2. agreement: one dcgan28 checkpoint (1 step on flex) resumed for 10 steps on flex and on the
+#      GPU; their D/G losses, D(x), D(G(z)) compared step by step       → OUT_DIR/agreement.txt
+#   3. a 500-step dcgan28 run on the GPU                                 → OUT_DIR/train-500.txt
+#   4. gan-lab bench on the GPU: dcgan28 and pytorch-dcgan64, batch 64 and 256 → OUT_DIR/bench.csv
+#   OUT_DIR/summary.txt collects the outcome of each. Exit status: 0 when all four passed.
+#
+# GAN_LAB_VERIFY_BACKEND=ndarray runs the same checks between the two CPU backends (with
+# VERIFY_STEPS, VERIFY_BATCH and VERIFY_LONG_STEPS to keep that short): how the script is tested
+# on machines without a GPU.
+# The checks are functions that `check` calls by name.
+# shellcheck disable=SC2317
+set -uo pipefail
+OUT=${1:?usage: $0 OUT_DIR}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${GAN_LAB_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/gan-lab}
+BACKEND=${GAN_LAB_VERIFY_BACKEND:-cuda}
+STEPS=${VERIFY_STEPS:-10}
+BATCH=${VERIFY_BATCH:-64}
+LONG=${VERIFY_LONG_STEPS:-500}
+TOLERANCE=${VERIFY_TOLERANCE:-1e-2}
+mkdir -p "$OUT"
+runs="$OUT/runs"
+summary="$OUT/summary.txt"
+: > "$summary"
+failed=0
+note() { echo "$*" | tee -a "$summary"; }
+check() { # NAME FILE FUNCTION: runs FUNCTION with its output in OUT_DIR/FILE, records ok / FAILED
+    local name=$1 file=$2 start rc
+    start=$(date +%s)
+    "$3" > "$OUT/$file" 2>&1
+    rc=$?
+    cat "$OUT/$file"
+    if [ $rc -eq 0 ]; then note "ok      $name ($(( $(date +%s) - start )) s)"; else note "FAILED  $name (exit $rc; see $file)"; failed=1; fi
+}
+
+[ -x "$BIN" ] || { echo "no gan-lab binary at $BIN (set GAN_LAB_BIN)" >&2; exit 1; }
+note "gan-lab: $BIN; backend under test: $BACKEND; $(date -u +%FT%TZ)"
+cfg="$OUT/dcgan28.json"
+"$BIN" presets --show dcgan28 | sed -e 's/"eval_samples": [0-9]*/"eval_samples": 0/' > "$cfg"
+
+doctor() {
+    "$BIN" doctor && "$BIN" doctor | grep -q "^ok      backend $BACKEND "
+}
+
+# The same checkpoint (1 step on flex) resumed on flex and on the backend under test.
+agreement() {
+    rm -rf "$runs/agree"
+    "$BIN" train --config "$cfg" --backend flex --steps 1 --batch-size "$BATCH" --limit 4096 --log-every 1 \
+        --sample-every 100000 --checkpoint-every 100000 --runs-dir "$runs/agree/start" --quiet || return 1
+    local start
+    start=$(find "$runs/agree/start" -mindepth 1 -maxdepth 1 -type d | head -1)
+    mkdir -p "$runs/agree/cpu" "$runs/agree/other"
+    cp -r "$start" "$runs/agree/cpu/run"
+    cp -r "$start" "$runs/agree/other/run"
+    "$BIN" resume "$runs/agree/cpu/run" --backend flex --steps "$STEPS" --quiet || return 1
+    "$BIN" resume "$runs/agree/other/run" --backend "$BACKEND" --steps "$STEPS" --quiet || return 1
+    "$BIN" compare-losses "$runs/agree/cpu/run" "$runs/agree/other/run" --steps "$STEPS" --tolerance "$TOLERANCE"
+}
+
+long_run() {
+    "$BIN" train --config "$cfg" --backend "$BACKEND" --steps "$LONG" --batch-size "$BATCH" --log-every 50 --runs-dir "$runs/long"
+}
+
+bench() {
+    if [ "$BACKEND" = cuda ]; then
+        "$BIN" bench --preset dcgan28 --preset pytorch-dcgan64 --batch 64 --batch 256 --backend cuda --format csv --out "$OUT/bench.parquet"
+    else
+        "$BIN" bench --preset dcgan28 --batch "$BATCH" --backend "$BACKEND" --reps 2 --steps 1 --warmup 1 --format csv
+    fi
+}
+
+check "doctor: backend $BACKEND usable" doctor.txt doctor
+check "losses on $BACKEND match flex's from the same checkpoint (first $STEPS steps, tolerance $TOLERANCE)" agreement.txt agreement
+check "$LONG-step dcgan28 run on $BACKEND" "train-$LONG.txt" long_run
+check "bench on $BACKEND" bench.csv bench
+if [ $failed -eq 0 ]; then note "all checks passed"; else note "some checks FAILED"; fi
+exit $failed
