@@ -19,7 +19,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$GAN_LAB_HOME/target}
 VENV=$GAN_LAB_HOME/venv
 TOOLS=$GAN_LAB_HOME/tools
 
-step() { echo "== $*"; }
+started=$(date +%s)
+step() { echo "== $* (at $(( $(date +%s) - started )) s)"; }
 need() {
     command -v "$1" >/dev/null || { echo "error: $1 not found: $2" >&2; exit 1; }
 }

@@ -28,7 +28,7 @@ CARGO_DIR=$(dirname "$(command -v cargo)")
 mkdir -p "$KERNELS_DIR/rust"
 python3 - "$KERNELS_DIR/rust/kernel.json" "$EVCXR" "$LIBDIR" "$CARGO_DIR" "$TARGET" "$FEATURES" \
     "${RUSTUP_HOME:-}" "${CARGO_HOME:-}" "${GAN_LAB_HOME:-}" <<'PY'
-import json, sys
+import json, os, sys
 path, kernel, libdir, cargo_dir, target, features, rustup_home, cargo_home, gan_lab_home = sys.argv[1:]
 env = {
     "LD_LIBRARY_PATH": libdir,
@@ -55,7 +55,12 @@ if old == text:
 else:
     with open(path + ".tmp", "w") as f:
         f.write(text)
-    import os
     os.replace(path + ".tmp", path)
     print(f"   wrote {path}")
+# evcxr_jupyter rewrites the whole spec (dropping this env) at start-up when the folder's
+# version.txt differs from its own install version ("1" in 0.22.0): record that version.
+version = os.path.join(os.path.dirname(path), "version.txt")
+if not os.path.exists(version) or open(version).read() != "1":
+    with open(version, "w") as f:
+        f.write("1")
 PY

@@ -265,7 +265,7 @@ mod tests {
         let report = DoctorReport { checks: vec![Check::ok("backend flex", "cpu (2 threads)"), Check::missing("backend cuda", "no GPU")], platform: None };
         let text = report.to_string();
         assert_eq!(text, "ok      backend flex  cpu (2 threads)\nmissing backend cuda  no GPU\n");
-        assert!(report.to_html().contains("<td>backend cuda</td>"));
+        assert!(report.to_html().contains(">backend cuda</td>"));
         assert_eq!(report.get("backend cuda").unwrap().status, "missing");
     }
 }

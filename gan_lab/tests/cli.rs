@@ -166,3 +166,32 @@ fn runs_on_a_missing_folder_fails_cleanly() {
     let err = fails(&["runs", "/no/such/runs"]);
     assert!(err.contains("/no/such/runs"), "{err}");
 }
+
+#[test]
+fn doctor_reports_every_backend_the_kernel_the_caches_and_the_platform_record() {
+    let out = gan_lab(&["doctor"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    for item in ["backend flex", "backend ndarray", "backend cuda", "rust toolchain", "nvidia gpu", "cuda driver", "nvrtc", "evcxr kernel", "build cache"] {
+        assert!(text.lines().any(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ").starts_with(item)), "no '{item}' line in:\n{text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("ok      backend flex ")), "{text}");
+    assert!(text.contains("platform record of a run here") && text.contains("\"logical_cores\""), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&gan_lab(&["doctor", "--json"]).stdout).unwrap();
+    let checks = json["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| ["ok", "missing", "info"].contains(&c["status"].as_str().unwrap())), "{json}");
+    assert_eq!(json["platform"]["backend"], "flex");
+}
+
+#[test]
+fn compare_losses_needs_steps_in_common() {
+    let dir = temp("compare");
+    let runs = dir.join("runs");
+    let out = gan_lab(&["train", "--preset", "mlp-gan", "--steps", "3", "--limit", "512", "--log-every", "1", "--runs-dir", runs.to_str().unwrap(), "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = run_dirs(&runs).remove(0);
+    let same = gan_lab(&["compare-losses", run.to_str().unwrap(), run.to_str().unwrap(), "--steps", "3"]);
+    assert!(same.status.success() && stdout(&same).contains("agree: largest relative difference 0.00e0"), "{}", stdout(&same));
+    let err = fails(&["compare-losses", run.to_str().unwrap(), dir.to_str().unwrap()]);
+    assert!(err.contains("not a run directory"), "{err}");
+}

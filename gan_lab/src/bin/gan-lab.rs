@@ -146,15 +146,23 @@ enum SweepAction {
         dir: RunsDirArg,
         #[arg(long)]
         task: usize,
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Price of this machine per hour in USD (default: $GAN_LAB_PRICE_PER_HOUR).
-        #[arg(long)]
-        price_per_hour: Option<String>,
-        /// No progress lines.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        process: ProcessArgs,
     },
+}
+
+/// How a training process runs: threads, price, progress lines.
+#[derive(clap::Args)]
+struct ProcessArgs {
+    /// CPU threads.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Price of this machine per hour in USD (default: $GAN_LAB_PRICE_PER_HOUR).
+    #[arg(long)]
+    price_per_hour: Option<String>,
+    /// No progress lines.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -221,15 +229,8 @@ struct ResumeArgs {
     /// Backend (default: the one recorded in the run's platform.json).
     #[arg(long)]
     backend: Option<String>,
-    /// CPU threads.
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Price of this machine per hour in USD (default: $GAN_LAB_PRICE_PER_HOUR).
-    #[arg(long)]
-    price_per_hour: Option<String>,
-    /// No progress lines.
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    process: ProcessArgs,
 }
 
 #[derive(Subcommand)]
@@ -415,7 +416,7 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<f64>) 
 }
 
 fn resume(args: ResumeArgs) -> Result<()> {
-    set_threads(args.threads)?;
+    set_threads(args.process.threads)?;
     let run = RunDir::open(&args.run)?;
     let backend = match &args.backend {
         Some(b) => BackendKind::parse(b)?,
@@ -424,8 +425,8 @@ fn resume(args: ResumeArgs) -> Result<()> {
             Err(_) => BackendKind::Flex,
         },
     };
-    let mut session = AnySession::open(run, backend, price(&args.price_per_hour)?)?;
-    session.set_verbose(!args.quiet);
+    let mut session = AnySession::open(run, backend, price(&args.process.price_per_hour)?)?;
+    session.set_verbose(!args.process.quiet);
     let done = session.step();
     let steps = args.steps.unwrap_or_else(|| session.config().train.steps.saturating_sub(done));
     println!("resuming {} at step {done} on {}", args.run.display(), backend.name());
@@ -611,10 +612,10 @@ fn sweep(args: SweepArgs) -> Result<()> {
     let runs_dir = sweep::absolute(&args.dir.runs_dir)?;
     let plan_path = match args.action {
         Some(SweepAction::Status { plan, dir }) => return sweep_status(&plan, &sweep::absolute(&dir.runs_dir)?),
-        Some(SweepAction::Worker { plan, dir, task, threads, price_per_hour, quiet }) => {
-            set_threads(threads)?;
+        Some(SweepAction::Worker { plan, dir, task, process }) => {
+            set_threads(process.threads)?;
             let plan = SweepPlan::from_json_file(&plan)?;
-            let state = sweep::worker::run_task(&plan, &sweep::absolute(&dir.runs_dir)?, task, price(&price_per_hour)?, !quiet)?;
+            let state = sweep::worker::run_task(&plan, &sweep::absolute(&dir.runs_dir)?, task, price(&process.price_per_hour)?, !process.quiet)?;
             println!("state: {}", state.name());
             return Ok(());
         }
