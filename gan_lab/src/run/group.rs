@@ -35,6 +35,8 @@ pub fn mean_std(values: &[f64]) -> (Option<f64>, Option<f64>) {
     let n = finite.len() as f64;
     let mean = finite.iter().sum::<f64>() / n;
     let std = (finite.len() > 1).then(|| (finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    // Equal values can leave rounding noise (1e-17) in the sum of squares: that is a std of 0.
+    let std = std.map(|s| if s <= 1e-12 * mean.abs().max(1.0) { 0.0 } else { s });
     (Some(mean), std)
 }
 
@@ -204,6 +206,7 @@ mod tests {
         assert!((m.unwrap() - 2.3333333333333335).abs() < 1e-15);
         assert!((s.unwrap() - 1.5275252316519468).abs() < 1e-15);
         assert_eq!(mean_std(&[5.0]), (Some(5.0), None));
+        assert_eq!(mean_std(&[0.1, 0.1, 0.1]), (Some(0.10000000000000002), Some(0.0)));
         assert_eq!(mean_std(&[]), (None, None));
     }
 
