@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn a_library_is_found_by_prefix_in_the_first_folder_that_has_it() {
-        let root = std::env::temp_dir().join(format!("gan_lab_doctor_{}", std::process::id()));
+        let root = crate::test_scratch_dir("doctor");
         let (a, b) = (root.join("a"), root.join("b"));
         std::fs::create_dir_all(&a).unwrap();
         std::fs::create_dir_all(&b).unwrap();

@@ -48,3 +48,25 @@ pub use error::{Error, Result};
 
 /// polars, re-exported so a notebook can name the DataFrame type of a `RunTable`.
 pub use polars;
+
+/// Scratch folder of the crate's own tests: `<tmp>/gan_lab_tests/<pid>/<name>` (absent on return).
+/// The first call in a process removes the folders of test processes that have ended, so test
+/// runs do not pile up in the temporary folder.
+#[doc(hidden)]
+pub fn test_scratch_dir(name: &str) -> std::path::PathBuf {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let root = std::env::temp_dir().join("gan_lab_tests");
+    SWEPT.call_once(|| {
+        let Ok(entries) = std::fs::read_dir(&root) else { return };
+        for entry in entries.flatten() {
+            let pid = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok());
+            let alive = pid.is_some_and(|pid| !cfg!(target_os = "linux") || std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if pid.is_some() && !alive {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    });
+    let dir = root.join(std::process::id().to_string()).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}

@@ -1,5 +1,6 @@
 //! The `gan-lab` command line as a user runs it: listings, training, tables, and bad input.
 
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -16,8 +17,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gan_lab_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gan_lab::test_scratch_dir(&format!("cli_{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -1,6 +1,7 @@
 //! The notebook side driving a real `gan-lab engine` process: chunks, errors that leave the engine
 //! alive, and a client that vanishes mid-chunk (an interrupted kernel) losing nothing.
 
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,8 +18,7 @@ fn use_test_binary() {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gan_lab_engine_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gan_lab::test_scratch_dir(&format!("engine_{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

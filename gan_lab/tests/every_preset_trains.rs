@@ -1,13 +1,13 @@
 //! A short CPU run of every preset on a tiny subset writes a complete run directory.
 
+
 use gan_lab::config::{presets, ExperimentConfig};
 use gan_lab::platform::{AnySession, BackendKind};
 use gan_lab::run::{read_json, read_metrics, RunDir, Summary};
 use std::path::PathBuf;
 
 fn temp_root(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gan_lab_it_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gan_lab::test_scratch_dir(&format!("it_{name}"));
     dir
 }
 

@@ -1,6 +1,7 @@
 //! Bounded fuzzing of the readers: mutated IDX files and mutated checkpoints must give an error
 //! (or, for harmless mutations, a result) — never a panic.
 
+
 use gan_lab::config::preset;
 use gan_lab::data::{parse_idx, read_idx, write_idx};
 use gan_lab::platform::{AnySession, BackendKind};
@@ -52,7 +53,7 @@ fn five_thousand_mutated_idx_files_never_panic() {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut good = vec![0u8, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 3];
     good.extend((0..36).map(|i| i as u8));
-    let dir = std::env::temp_dir().join(format!("gan_lab_fuzz_idx_{}", std::process::id()));
+    let dir = gan_lab::test_scratch_dir("fuzz_idx");
     std::fs::create_dir_all(&dir).unwrap();
     write_idx(dir.join("good.gz"), &[4, 3, 3], &good[16..]).unwrap();
     let gz = std::fs::read(dir.join("good.gz")).unwrap();
@@ -75,8 +76,7 @@ fn five_thousand_mutated_idx_files_never_panic() {
 
 #[test]
 fn mutated_checkpoints_give_errors_not_panics() {
-    let root = std::env::temp_dir().join(format!("gan_lab_fuzz_ckpt_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = gan_lab::test_scratch_dir("fuzz_ckpt");
     let mut cfg = preset("mlp-gan").unwrap();
     cfg.train.batch_size = 8;
     cfg.data.limit = Some(32);

@@ -1,6 +1,7 @@
 //! Quality metrics end to end, with the shipped feature networks: sanity of the numbers on real
 //! images, evaluation during training, the best checkpoint, and `gan-lab eval`.
 
+
 use gan_lab::config::{preset, DataConfig};
 use gan_lab::metrics::evaluate::sanity_table;
 use gan_lab::metrics::features::FeatureExtractor;
@@ -33,8 +34,7 @@ fn fld_is_near_zero_for_real_images_and_grows_with_noise_and_blur() {
 
 #[test]
 fn training_evaluates_at_checkpoints_and_keeps_the_best_generator() {
-    let root = std::env::temp_dir().join(format!("gan_lab_quality_it_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = gan_lab::test_scratch_dir("quality_it");
     let mut cfg = preset("mlp-gan").unwrap();
     cfg.data.limit = Some(400);
     cfg.train.batch_size = 32;
@@ -70,8 +70,7 @@ fn training_evaluates_at_checkpoints_and_keeps_the_best_generator() {
 
 #[test]
 fn a_dataset_without_a_feature_network_turns_evaluation_off_with_a_message() {
-    let root = std::env::temp_dir().join(format!("gan_lab_quality_off_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = gan_lab::test_scratch_dir("quality_off");
     let dir = root.join("art");
     std::fs::create_dir_all(&dir).unwrap();
     for i in 0..24u8 {

@@ -1,6 +1,7 @@
 //! Nothing lost: resumed training is bit-identical to uninterrupted training, a kill -9 at any
 //! moment leaves a run that opens, lists and resumes, and a changed configuration is refused.
 
+
 use gan_lab::config::{preset, ExperimentConfig};
 use gan_lab::platform::{AnySession, BackendKind};
 use gan_lab::run::{MetricsRow, RunDir, RunTable};
@@ -9,8 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn temp_root(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gan_lab_resume_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gan_lab::test_scratch_dir(&format!("resume_{name}"));
     dir
 }
 

@@ -2,6 +2,7 @@
 //! 2 at a time, a re-run that skips it, a raised budget that resumes it, a failed run that does not
 //! stop the others.
 
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -17,8 +18,7 @@ fn text(out: &Output) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gan_lab_sweep_{name}_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = gan_lab::test_scratch_dir(&format!("sweep_{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_config_file_error_names_the_file() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_cfg_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("cfg");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("broken.json");
         std::fs::write(&path, "{ \"name\": 3 }").unwrap();

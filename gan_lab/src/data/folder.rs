@@ -85,7 +85,7 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("gan_lab_folder_{}_{name}", std::process::id()));
+        let dir = crate::test_scratch_dir(&format!("folder_{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -108,7 +108,7 @@ mod tests {
         let dir = temp_dir("empty");
         std::fs::write(dir.join("readme.md"), "x").unwrap();
         let err = list_images(&dir).unwrap_err().to_string();
-        assert!(err.contains("gan_lab_folder_") && err.contains("no .png/.jpg/.jpeg images found"), "{err}");
+        assert!(err.contains("folder_empty") && err.contains("no .png/.jpg/.jpeg images found"), "{err}");
         assert!(err.contains("1 other files"), "{err}");
     }
 

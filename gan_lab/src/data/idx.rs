@@ -94,7 +94,7 @@ mod tests {
     use super::*;
 
     fn temp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("gan_lab_idx_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("idx");
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)
     }

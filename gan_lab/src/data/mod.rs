@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_labels_file_with_another_count_is_rejected() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_labels_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("labels");
         std::fs::create_dir_all(&dir).unwrap();
         write_idx(dir.join("i.gz"), &[3, 4, 4], &[0; 48]).unwrap();
         write_idx(dir.join("l.gz"), &[2], &[0, 1]).unwrap();

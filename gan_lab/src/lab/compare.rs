@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_run_table_charts_a_column_and_the_curves_of_each_run() {
-        let root = std::env::temp_dir().join(format!("gan_lab_compare_{}", std::process::id()));
+        let root = crate::test_scratch_dir("compare");
         let _ = std::fs::remove_dir_all(&root);
         for (name, speed) in [("dcgan28", 50.0), ("mlp-gan", 1200.0)] {
             let cfg = crate::config::preset(name).unwrap();

@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn runs_that_differ_only_in_seed_form_one_group() {
-        let root = std::env::temp_dir().join(format!("gan_lab_group_{}", std::process::id()));
+        let root = crate::test_scratch_dir("group");
         let _ = std::fs::remove_dir_all(&root);
         let base = crate::config::preset("mlp-gan").unwrap();
         let mut other = base.clone();

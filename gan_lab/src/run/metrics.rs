@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn metrics_rows_round_trip_through_parquet() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_metrics_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("metrics");
         std::fs::create_dir_all(&dir).unwrap();
         let rows: Vec<MetricsRow> = [50, 100, 150].into_iter().map(row).collect();
         write_metrics(&dir.join("metrics.parquet"), &rows).unwrap();
@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_metrics_file_is_an_error_naming_it() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_metrics_bad_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("metrics_bad");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("metrics.parquet"), b"PAR1 not really").unwrap();
         let err = read_metrics(&dir.join("metrics.parquet")).unwrap_err().to_string();

@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn a_new_run_directory_has_its_config_and_subfolders_and_is_never_reused() {
-        let root = std::env::temp_dir().join(format!("gan_lab_rundir_{}", std::process::id()));
+        let root = crate::test_scratch_dir("rundir");
         let cfg = crate::config::preset("mlp-gan").unwrap();
         let a = RunDir::create(&root, &cfg).unwrap();
         let b = RunDir::create(&root, &cfg).unwrap();
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_run_lock_excludes_a_second_holder_and_is_released_on_drop() {
-        let root = std::env::temp_dir().join(format!("gan_lab_lock_{}", std::process::id()));
+        let root = crate::test_scratch_dir("lock");
         let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
         let lock = run.lock().unwrap();
         let err = run.lock().unwrap_err().to_string();
@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn only_complete_checkpoints_count_and_pruning_keeps_generators() {
-        let root = std::env::temp_dir().join(format!("gan_lab_ckpts_{}", std::process::id()));
+        let root = crate::test_scratch_dir("ckpts");
         let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
         for step in [10, 20, 30] {
             let d = run.checkpoint_dir(step);
@@ -439,7 +439,7 @@ mod tests {
 
     #[test]
     fn atomic_writes_leave_no_temporary_files() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_atomic_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("atomic");
         std::fs::create_dir_all(&dir).unwrap();
         write_atomic(&dir.join("a.txt"), b"one").unwrap();
         write_atomic(&dir.join("a.txt"), b"two").unwrap();

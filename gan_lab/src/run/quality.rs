@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn quality_rows_round_trip_through_parquet_with_their_protocol() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_quality_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("quality");
         std::fs::create_dir_all(&dir).unwrap();
         let row = QualityRow {
             step: 1000, fld: 12.5, kid_mean: 0.01, kid_std: 0.001, precision: 0.7, recall: 0.4, density: 0.9, coverage: 0.6,

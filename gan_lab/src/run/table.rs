@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn runs_with_and_without_summary_become_rows_and_broken_ones_are_reported() {
-        let root = std::env::temp_dir().join(format!("gan_lab_table_{}", std::process::id()));
+        let root = crate::test_scratch_dir("table");
         let _ = std::fs::remove_dir_all(&root);
         let cfg = crate::config::preset("dcgan28").unwrap();
         let done = RunDir::create(&root, &cfg).unwrap();
@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn folders_from_two_machines_merge_with_each_run_once_taking_the_longest_copy() {
-        let root = std::env::temp_dir().join(format!("gan_lab_table_merge_{}", std::process::id()));
+        let root = crate::test_scratch_dir("table_merge");
         let _ = std::fs::remove_dir_all(&root);
         let cfg = crate::config::preset("mlp-gan").unwrap();
         let a = RunDir::create(&root.join("a"), &cfg).unwrap();

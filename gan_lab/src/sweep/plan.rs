@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn base_config_paths_are_relative_to_the_plan_file() {
-        let dir = std::env::temp_dir().join(format!("gan_lab_plan_{}", std::process::id()));
+        let dir = crate::test_scratch_dir("plan");
         std::fs::create_dir_all(dir.join("configs")).unwrap();
         std::fs::write(dir.join("configs/mine.json"), preset("dcgan28").unwrap().to_json()).unwrap();
         std::fs::write(dir.join("plan.json"), r#"{"name": "mine", "base_config": "configs/mine.json", "seeds": [0, 1], "steps": 5, "backends": ["flex", "ndarray"]}"#).unwrap();

@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn states_come_from_the_run_folders() {
-        let root = std::env::temp_dir().join(format!("gan_lab_sweep_status_{}", std::process::id()));
+        let root = crate::test_scratch_dir("sweep_status");
         let _ = std::fs::remove_dir_all(&root);
         let plan: SweepPlan = serde_json::from_str(r#"{"name": "st", "base": "mlp-gan", "seeds": [0, 1, 2, 3, 4, 5], "steps": 20}"#).unwrap();
         let runs = plan.expand().unwrap();
