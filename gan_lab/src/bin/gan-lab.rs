@@ -603,10 +603,6 @@ fn runs(dirs: &[PathBuf], group_by: Option<&str>, html: Option<&std::path::Path>
     Ok(())
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
 fn sweep(args: SweepArgs) -> Result<()> {
     use gan_lab::sweep::{self, local, slurm, status, SweepPlan};
     let runs_dir = sweep::absolute(&args.dir.runs_dir)?;
@@ -636,15 +632,16 @@ fn sweep(args: SweepArgs) -> Result<()> {
     match (args.local, args.slurm) {
         (Some(0), _) => Err(Error::Other("--local must be ≥ 1, got 0".into())),
         (Some(workers), _) => {
-            let threads = args.threads.unwrap_or((cores() / workers).max(1));
+            let cores = gan_lab::platform::logical_cores();
+            let threads = args.threads.unwrap_or((cores / workers).max(1));
             if threads == 0 {
                 return Err(Error::Other("--threads must be ≥ 1, got 0".into()));
             }
-            if workers * threads > cores() {
+            if workers * threads > cores {
                 return Err(Error::Other(format!(
                     "--local {workers} × {threads} threads = {} threads on {} cores would oversubscribe them: lower --local or --threads",
                     workers * threads,
-                    cores()
+                    cores
                 )));
             }
             let frozen = sweep::freeze(&plan, &runs_dir)?;
@@ -667,10 +664,9 @@ fn sweep(args: SweepArgs) -> Result<()> {
             }
             let frozen = sweep::freeze(&plan, &runs_dir)?;
             let all = sweep::plan_status(&plan, &runs_dir)?;
-            let todo: Vec<usize> = all.iter().filter(|(_, s)| !s.is_finished() && !matches!(s, sweep::RunState::Running { .. })).map(|(r, _)| r.index).collect();
-            let states: Vec<_> = all.iter().map(|(_, s)| s.clone()).collect();
+            let todo: Vec<usize> = all.iter().filter(|(_, s)| s.needs_training()).map(|(r, _)| r.index).collect();
             if todo.is_empty() {
-                println!("sweep {}: nothing to submit ({})", plan.name, status::counts(&states));
+                println!("sweep {}: nothing to submit ({})", plan.name, status::counts(all.iter().map(|(_, s)| s)));
                 return Ok(());
             }
             let runs: Vec<_> = all.into_iter().map(|(r, _)| r).collect();
@@ -692,15 +688,9 @@ fn sweep(args: SweepArgs) -> Result<()> {
 }
 
 fn sweep_status(plan_path: &std::path::Path, runs_dir: &std::path::Path) -> Result<()> {
-    use gan_lab::sweep::{plan_status, status, SweepPlan};
-    let plan = SweepPlan::from_json_file(plan_path)?;
-    let all = plan_status(&plan, runs_dir)?;
-    let width = all.iter().map(|(r, _)| r.id.len()).max().unwrap_or(0);
-    for (r, s) in &all {
-        println!("{:<10} {:<width$}  {}", s.name(), r.id, s.detail(plan.steps));
-    }
-    let states: Vec<_> = all.iter().map(|(_, s)| s.clone()).collect();
-    println!("sweep {}: {} runs: {}", plan.name, all.len(), status::counts(&states));
+    let plan = gan_lab::sweep::SweepPlan::from_json_file(plan_path)?;
+    let runs = gan_lab::sweep::plan_status(&plan, runs_dir)?;
+    print!("{}", gan_lab::lab::SweepStatus { plan, runs });
     Ok(())
 }
 
@@ -727,7 +717,7 @@ fn doctor(json: bool) -> Result<()> {
 }
 
 fn compare_losses(a: &std::path::Path, b: &std::path::Path, steps: usize, tolerance: f64) -> Result<()> {
-    use gan_lab::run::{compare_losses, read_metrics, AGREEMENT_FIELDS};
+    use gan_lab::run::{compare_losses, read_metrics, worst_of, AGREEMENT_FIELDS};
     let rows = |p: &std::path::Path| read_metrics(&RunDir::open(p)?.metrics_path());
     let (ra, rb) = (rows(a)?, rows(b)?);
     let agreement = compare_losses(&ra, &rb, steps);
@@ -739,7 +729,7 @@ fn compare_losses(a: &std::path::Path, b: &std::path::Path, steps: usize, tolera
     for s in &agreement {
         println!("{:>7} {}", s.step, s.relative.iter().map(|v| format!("{v:>10.2e}")).collect::<String>());
     }
-    let worst = agreement.iter().map(|s| s.worst()).fold(0.0, |m: f64, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) });
+    let worst = worst_of(&agreement);
     if worst.is_finite() && worst <= tolerance {
         println!("agree: largest relative difference {worst:.2e} ≤ {tolerance:.0e} over {} steps", agreement.len());
         Ok(())

@@ -115,7 +115,7 @@ fn build_engine() -> Result<PathBuf> {
 }
 
 /// Copies a child's stderr to ours when `show` says so, keeping the last lines for errors.
-fn forward_stderr(stderr: impl std::io::Read, tail: &Mutex<VecDeque<String>>, show: impl Fn(&str) -> bool) {
+pub(super) fn forward_stderr(stderr: impl std::io::Read, tail: &Mutex<VecDeque<String>>, show: impl Fn(&str) -> bool) {
     for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
         if show(line.trim_start()) {
             eprintln!("{line}");

@@ -212,6 +212,18 @@ fn unexpected(wanted: &str, got: &Event) -> Error {
     Error::Engine { message: format!("expected a '{wanted}' answer, got {got:?}") }
 }
 
+/// The `gan-lab doctor` report of the engine this notebook uses (backends compiled in, GPUs, CUDA
+/// libraries, kernel spec, caches, platform record), as a table.
+pub fn doctor() -> Result<crate::doctor::DoctorReport> {
+    let exe = engine_binary()?;
+    let out = std::process::Command::new(&exe).args(["doctor", "--json"]).output().map_err(|e| Error::io(&exe, e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Engine { message: format!("gan-lab doctor failed: {}", err.trim().replace('\n', " | ")) });
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| Error::Engine { message: format!("gan-lab doctor printed no report ({e})") })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,16 +254,3 @@ mod tests {
         }
     }
 }
-
-/// The `gan-lab doctor` report of the engine this notebook uses (backends compiled in, GPUs, CUDA
-/// libraries, kernel spec, caches, platform record), as a table.
-pub fn doctor() -> Result<crate::doctor::DoctorReport> {
-    let exe = engine_binary()?;
-    let out = std::process::Command::new(&exe).args(["doctor", "--json"]).output().map_err(|e| Error::io(&exe, e))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Engine { message: format!("gan-lab doctor failed: {}", err.trim().replace('\n', " | ")) });
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| Error::Engine { message: format!("gan-lab doctor printed no report ({e})") })
-}
-

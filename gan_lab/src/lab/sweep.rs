@@ -3,8 +3,11 @@
 
 use polars::prelude::*;
 use std::io::{BufRead, BufReader};
+use std::collections::VecDeque;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
+use super::engine::forward_stderr;
 use super::{engine_binary, runs_dir};
 use crate::error::{Error, Result};
 use crate::report::{evcxr_html, frame_to_html};
@@ -26,7 +29,7 @@ impl SweepStatus {
 
     /// `done 8` or `done 6, failed 2`.
     pub fn counts(&self) -> String {
-        counts(&self.runs.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>())
+        counts(self.runs.iter().map(|(_, s)| s))
     }
 
     /// One row per run: id, axis values, backend, seed, state, detail.
@@ -57,13 +60,15 @@ impl SweepStatus {
     }
 }
 
+/// One line per run (state, id, detail), then `sweep NAME: N runs: COUNTS` (what `gan-lab sweep
+/// status` prints).
 impl std::fmt::Display for SweepStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "sweep {}: {} runs — {}", self.plan.name, self.runs.len(), self.counts())?;
+        let width = self.runs.iter().map(|(r, _)| r.id.len()).max().unwrap_or(0);
         for (r, s) in &self.runs {
-            writeln!(f, "{:<10} {}  {}", s.name(), r.id, s.detail(self.plan.steps))?;
+            writeln!(f, "{:<10} {:<width$}  {}", s.name(), r.id, s.detail(self.plan.steps))?;
         }
-        Ok(())
+        writeln!(f, "sweep {}: {} runs: {}", self.plan.name, self.runs.len(), self.counts())
     }
 }
 
@@ -93,17 +98,17 @@ pub fn run_sweep(plan: &SweepPlan, workers: usize) -> Result<SweepStatus> {
         .spawn()
         .map_err(|e| Error::io(&exe, e))?;
     let stderr = child.stderr.take().expect("piped stderr");
-    let errors = std::thread::spawn(move || BufReader::new(stderr).lines().map_while(|l| l.ok()).collect::<Vec<_>>());
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let writer = Arc::clone(&tail);
+    let errors = std::thread::spawn(move || forward_stderr(stderr, &writer, |_| true));
     for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines().map_while(|l| l.ok()) {
         println!("{line}");
     }
     let exit = child.wait().map_err(|e| Error::io(&exe, e))?;
-    let errors = errors.join().unwrap_or_default();
-    for line in &errors {
-        eprintln!("{line}");
-    }
+    let _ = errors.join();
     if !exit.success() {
-        let last = errors.iter().rev().find(|l| !l.trim().is_empty()).cloned().unwrap_or_else(|| format!("exit status {exit}"));
+        let tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+        let last = tail.iter().rev().find(|l| !l.trim().is_empty()).cloned().unwrap_or_else(|| format!("exit status {exit}"));
         return Err(Error::Other(format!("gan-lab sweep: {}", last.trim_start_matches("error: "))));
     }
     sweep_status(plan)

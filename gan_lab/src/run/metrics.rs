@@ -110,8 +110,18 @@ pub struct StepAgreement {
 impl StepAgreement {
     /// The largest of the four relative differences (NaN when any value is not finite).
     pub fn worst(&self) -> f64 {
-        self.relative.iter().copied().fold(0.0, |m, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) })
+        max_or_nan(self.relative)
     }
+}
+
+/// The largest relative difference over all compared steps (NaN when any is NaN).
+pub fn worst_of(steps: &[StepAgreement]) -> f64 {
+    max_or_nan(steps.iter().map(StepAgreement::worst))
+}
+
+/// The largest value (0 for none); NaN when any is NaN — a non-finite loss is the worst disagreement.
+fn max_or_nan(values: impl IntoIterator<Item = f64>) -> f64 {
+    values.into_iter().fold(0.0, |m, v| if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) })
 }
 
 /// The numbers the agreement check compares, in [`StepAgreement::relative`] order.
@@ -184,6 +194,8 @@ mod tests {
         assert!((agree[0].worst() - 0.2).abs() < 1e-12);
         assert_eq!(agree[0].relative[1], 0.0);
         assert!(agree[1].worst().is_nan());
+        assert!(worst_of(&agree).is_nan());
+        assert!((worst_of(&agree[..1]) - 0.2).abs() < 1e-12);
         assert_eq!(compare_losses(&a, &b, 1).len(), 1);
     }
 }

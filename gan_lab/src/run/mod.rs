@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! runs/<YYYYMMDD-HHMMSS>-<name>-<id>/
-//!   config.json        the ExperimentConfig (written first)
+//!   config.json        the ExperimentConfig (written when the folder is set up)
 //!   platform.json      where it ran (CPU, cores, backend, device, version, commit, price)
 //!   metrics.parquet    one row per logged step
 //!   samples/step-NNNNNNN.png   fixed-noise sample grids
@@ -16,7 +16,7 @@ mod metrics;
 mod quality;
 mod table;
 
-pub use metrics::{compare_losses, read_metrics, write_metrics, MetricsRow, StepAgreement, AGREEMENT_FIELDS};
+pub use metrics::{compare_losses, read_metrics, worst_of, write_metrics, MetricsRow, StepAgreement, AGREEMENT_FIELDS};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
 pub use table::{column, RunTable};
@@ -188,8 +188,8 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates `<runs_dir>/<stamp>-<name>-<id>/` with `config.json` written first. Never reuses
-    /// an existing folder.
+    /// Creates `<runs_dir>/<stamp>-<name>-<id>/` and sets it up (see [`RunDir::init`]). Never
+    /// reuses an existing folder.
     pub fn create(runs_dir: &Path, cfg: &ExperimentConfig) -> Result<Self> {
         std::fs::create_dir_all(runs_dir).map_err(|e| Error::io(runs_dir, e))?;
         let now = unix_now();
@@ -201,10 +201,7 @@ impl RunDir {
             match std::fs::create_dir(&path) {
                 Ok(()) => {
                     let run = RunDir { path };
-                    write_atomic(&run.config_path(), cfg.to_json().as_bytes())?;
-                    for sub in ["samples", "checkpoints"] {
-                        std::fs::create_dir(run.path.join(sub)).map_err(|e| Error::io(run.path.join(sub), e))?;
-                    }
+                    run.init(cfg)?;
                     return Ok(run);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -212,6 +209,15 @@ impl RunDir {
             }
         }
         Err(Error::Other(format!("could not find a free run-directory name in {}", runs_dir.display())))
+    }
+
+    /// Sets up a run in this (existing) folder: `samples/`, `checkpoints/`, then `config.json`,
+    /// written last so that a folder with a config is a complete run directory.
+    pub fn init(&self, cfg: &ExperimentConfig) -> Result<()> {
+        for sub in ["samples", "checkpoints"] {
+            std::fs::create_dir_all(self.path.join(sub)).map_err(|e| Error::io(self.path.join(sub), e))?;
+        }
+        write_atomic(&self.config_path(), cfg.to_json().as_bytes())
     }
 
     /// Opens an existing run directory (it must hold a config.json).

@@ -64,13 +64,12 @@ fn last_log_line(dir: &Path) -> String {
 /// time; a failed run does not stop the others. Returns every run's final state.
 pub fn run_local(frozen_plan: &Path, plan: &SweepPlan, runs_dir: &Path, opts: &LocalOptions) -> Result<Vec<(PlannedRun, RunState)>> {
     let before = plan_status(plan, runs_dir)?;
-    let states: Vec<RunState> = before.iter().map(|(_, s)| s.clone()).collect();
-    let todo: Vec<&PlannedRun> = before.iter().filter(|(_, s)| !s.is_finished() && !matches!(s, RunState::Running { .. })).map(|(r, _)| r).collect();
+    let todo: Vec<&PlannedRun> = before.iter().filter(|(_, s)| s.needs_training()).map(|(r, _)| r).collect();
     say(&format!(
         "sweep {}: {} runs ({}); {} to train here, {} at a time × {} threads; logs in <run>/{LOG_FILE}",
         plan.name,
         before.len(),
-        counts(&states),
+        counts(before.iter().map(|(_, s)| s)),
         todo.len(),
         opts.workers,
         opts.threads
@@ -118,7 +117,6 @@ pub fn run_local(frozen_plan: &Path, plan: &SweepPlan, runs_dir: &Path, opts: &L
         }
     }
     let after = plan_status(plan, runs_dir)?;
-    let states: Vec<RunState> = after.iter().map(|(_, s)| s.clone()).collect();
-    say(&format!("sweep {} finished in {:.1} s: {}", plan.name, started.elapsed().as_secs_f64(), counts(&states)));
+    say(&format!("sweep {} finished in {:.1} s: {}", plan.name, started.elapsed().as_secs_f64(), counts(after.iter().map(|(_, s)| s))));
     Ok(after)
 }

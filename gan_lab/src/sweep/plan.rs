@@ -87,16 +87,21 @@ pub struct PlannedRun {
 impl PlannedRun {
     /// `activation=relu, optimizer=adam` (or `base` when the plan has no axes).
     pub fn label(&self) -> String {
-        if self.values.is_empty() {
-            return "base".into();
-        }
-        self.values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ")
+        label_of(&self.values)
     }
 
     /// The run's folder under `runs_dir`.
     pub fn dir(&self, runs_dir: &Path) -> PathBuf {
         runs_dir.join(&self.id)
     }
+}
+
+/// `activation=relu, optimizer=adam`, or `base` for no axis values.
+fn label_of(values: &[(String, Value)]) -> String {
+    if values.is_empty() {
+        return "base".into();
+    }
+    values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ")
 }
 
 /// A JSON value as short text: strings without quotes, everything else as compact JSON.
@@ -256,6 +261,17 @@ impl SweepPlan {
     /// Every rule the plan breaks, one message each (empty when it is valid). Expands the plan to
     /// check that every configuration it makes is valid.
     pub fn problems(&self) -> Vec<String> {
+        let mut p = self.rule_problems();
+        if p.is_empty() {
+            if let Err(e) = self.expand_unchecked() {
+                p.push(e);
+            }
+        }
+        p
+    }
+
+    /// The rules on the plan's own fields (everything but the configurations it makes).
+    fn rule_problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             p.push(format!("name must be non-empty and use only letters, digits, '-' and '_', got '{}'", self.name));
@@ -298,11 +314,6 @@ impl SweepPlan {
         if n > MAX_RUNS {
             p.push(format!("the plan makes {n} runs, more than {MAX_RUNS}"));
         }
-        if p.is_empty() {
-            if let Err(e) = self.expand_unchecked() {
-                p.push(e);
-            }
-        }
         p
     }
 
@@ -318,7 +329,10 @@ impl SweepPlan {
 
     /// Every run of the plan, in a fixed order (axis combinations, then backends, then seeds).
     pub fn expand(&self) -> Result<Vec<PlannedRun>> {
-        self.validate()?;
+        let problems = self.rule_problems();
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig(problems));
+        }
         self.expand_unchecked().map_err(|e| Error::InvalidConfig(vec![e]))
     }
 
@@ -349,9 +363,8 @@ impl SweepPlan {
             let parts: Vec<String> = values.iter().map(|(k, v)| name_part(k, v)).collect();
             let name = if parts.is_empty() { self.name.clone() } else { format!("{}-{}", self.name, parts.join("-")) };
             set_path(&mut cfg, "name", Value::from(name)).expect("name exists");
-            let label = || if values.is_empty() { "the base".to_string() } else { values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ") };
-            let config: ExperimentConfig = serde_json::from_value(cfg).map_err(|e| format!("{}: {e}", label()))?;
-            config.validate().map_err(|e| format!("{}: {e}", label()))?;
+            let config: ExperimentConfig = serde_json::from_value(cfg).map_err(|e| format!("{}: {e}", label_of(&values)))?;
+            config.validate().map_err(|e| format!("{}: {e}", label_of(&values)))?;
             for backend in &self.backends {
                 for &seed in &self.seeds {
                     let mut c = config.clone();

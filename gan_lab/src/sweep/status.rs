@@ -63,6 +63,12 @@ impl RunState {
         matches!(self, RunState::Done { .. } | RunState::Diverged { .. })
     }
 
+    /// True when an executor should start a worker for this run: not finished, and not held by
+    /// a process right now.
+    pub fn needs_training(&self) -> bool {
+        !self.is_finished() && !matches!(self, RunState::Running { .. })
+    }
+
     /// Steps recorded so far.
     pub fn step(&self) -> u64 {
         match self {
@@ -113,12 +119,13 @@ pub fn run_state(runs_dir: &Path, run: &PlannedRun, budget: u64) -> RunState {
 }
 
 /// Counts per state, in a fixed order: `done 3, running 1, pending 4`.
-pub fn counts(states: &[RunState]) -> String {
+pub fn counts<'a>(states: impl IntoIterator<Item = &'a RunState>) -> String {
+    let names: Vec<&str> = states.into_iter().map(RunState::name).collect();
     let order = ["done", "diverged", "running", "unfinished", "failed", "pending"];
     let parts: Vec<String> = order
         .iter()
         .filter_map(|name| {
-            let n = states.iter().filter(|s| s.name() == *name).count();
+            let n = names.iter().filter(|s| **s == *name).count();
             (n > 0).then(|| format!("{name} {n}"))
         })
         .collect();

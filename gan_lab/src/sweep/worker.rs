@@ -6,7 +6,7 @@ use super::status::{record_failure, FAILED_FILE};
 use super::{run_state, PlannedRun, RunState, SweepPlan, SweepRecord};
 use crate::error::{Error, Result};
 use crate::platform::{AnySession, BackendKind};
-use crate::run::{write_atomic, write_json, RunDir};
+use crate::run::{write_json, RunDir};
 
 /// Creates the run's folder with its config (or checks the one there), then trains it from its
 /// newest checkpoint (or from the start) up to the plan's budget. A finished run is left alone;
@@ -53,10 +53,7 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
             return Err(Error::bad_file(rd.config_path(), format!("holds another configuration (key {}) than run {} of the plan (key {})", stored.key(), run.id, run.config.key())));
         }
     } else {
-        for sub in ["samples", "checkpoints"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(dir.join(sub), e))?;
-        }
-        write_atomic(&rd.config_path(), run.config.to_json().as_bytes())?;
+        rd.init(&run.config)?;
     }
     let record = dir.join("sweep.json");
     if !record.exists() {
