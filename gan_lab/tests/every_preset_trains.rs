@@ -103,3 +103,21 @@ fn train_for_stops_after_its_time_budget() {
     assert!(report.to_step >= 1);
     assert!(report.seconds < 5.0, "{}", report.seconds);
 }
+
+/// The G update runs D with untracked weights (no weight gradients of D are computed there); the
+/// D update must still see and change every weight of D, and the G update every weight of G.
+#[test]
+fn a_step_changes_every_parameter_of_both_networks() {
+    let mut cfg = tiny(gan_lab::config::preset("dcgan28").unwrap());
+    cfg.train.log_every = 1000;
+    let mut session = AnySession::new(cfg, BackendKind::Flex, None, None).unwrap();
+    session.set_verbose(false);
+    let (g0, d0) = session.parameters();
+    session.train_steps(2).unwrap();
+    let (g1, d1) = session.parameters();
+    for (name, before, after) in [("G", g0, g1), ("D", d0, d1)] {
+        let changed = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+        // BatchNorm running statistics are parameters of the record too and change as well
+        assert!(changed as f64 > 0.99 * before.len() as f64, "{name}: {changed} of {} values changed", before.len());
+    }
+}

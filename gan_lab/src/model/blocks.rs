@@ -109,7 +109,7 @@ impl Init {
 /// The part every block shares: BatchNorm (optional) → activation → dropout (optional).
 fn finish<B: Backend, const D: usize>(x: Tensor<B, D>, norm: &Option<BatchNorm<B>>, act: Act, dropout: &Option<Dropout>) -> Tensor<B, D> {
     let x = match norm {
-        Some(bn) => bn.forward(x),
+        Some(bn) => super::norm::batch_norm(bn, x),
         None => x,
     };
     let x = act.apply(x);

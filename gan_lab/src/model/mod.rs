@@ -1,8 +1,10 @@
 //! The generator and discriminator, built from a [`NetworkConfig`] for either architecture.
 
 mod blocks;
+mod norm;
 
 pub use blocks::{maxout, Act, ConvBlock, ConvTransposeBlock, DenseBlock, Init, ProjectionBlock};
+pub use norm::batch_norm;
 
 use burn::module::Module;
 use burn::nn::{Dropout, Linear};

@@ -339,7 +339,9 @@ impl<B: AutodiffBackend> Session<B> {
             self.d_updates += 1;
             fake = Some(f);
         }
-        let fake_logits = d.forward(fake.expect("d_steps ≥ 1"));
+        // The G update needs gradients through D, not of D's weights: a copy of D whose
+        // parameters are untracked lets the backward pass skip every weight gradient of D.
+        let fake_logits = burn::module::Module::no_grad(d.clone()).forward(fake.expect("d_steps ≥ 1"));
         let g_loss = generator_loss(self.cfg.loss, fake_logits);
         let g_loss_value = g_loss.clone().inner();
         let grads = GradientsParams::from_grads(g_loss.backward(), &g);
