@@ -26,6 +26,7 @@ pub mod config;
 pub mod data;
 pub mod doctor;
 pub mod error;
+pub mod flops;
 pub mod lab;
 pub mod metrics;
 pub mod prelude;

@@ -290,6 +290,10 @@ struct BenchArgs {
     /// Also write the rows to this parquet file.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Print the GFLOP/s of an N×N×N f32 matrix product on the flex backend (this CPU's ceiling
+    /// for the GFLOP/s column) and exit.
+    #[arg(long, value_name = "N")]
+    sgemm: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -458,8 +462,12 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    use gan_lab::bench::{bench_csv, bench_frame, bench_one, write_bench, BenchPlan};
+    use gan_lab::bench::{bench_csv, bench_frame, bench_one, sgemm_gflops, write_bench, BenchPlan};
     set_threads(args.threads)?;
+    if let Some(n) = args.sgemm {
+        println!("{:.1}", sgemm_gflops(n, 5)?);
+        return Ok(());
+    }
     if args.format != "table" && args.format != "csv" {
         return Err(Error::Other(format!("--format must be table or csv, got '{}'", args.format)));
     }
