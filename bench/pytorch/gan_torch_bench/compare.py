@@ -1,0 +1,111 @@
+"""gan-lab bench and the PyTorch reference, in alternation, on this machine; ratios pair by pair.
+
+Each round measures every (preset, batch) once with `gan-lab bench` (per backend) and once with
+`python -m gan_torch_bench.bench`, each in its own process with the same thread count, so slow
+drifts of a shared machine hit both sides alike. The summary takes the median over rounds; the
+FLOP limit is the faster of the two f32 matrix products (flex's gemm, PyTorch's BLAS) measured in
+the same run.
+
+    bench/compare.sh [--preset P ...] [--batch B ...] [--backend flex ...] [--threads 2] [--rounds 2]
+"""
+import argparse
+import csv
+import io
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_csv(cmd):
+    """Rows of a bench command's CSV output (a failing command stops the comparison)."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.strip()}")
+    return list(csv.DictReader(io.StringIO(p.stdout)))
+
+
+def run_number(cmd):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.strip()}")
+    return float(p.stdout.split()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--gan-lab", required=True, help="the gan-lab binary")
+    p.add_argument("--preset", action="append")
+    p.add_argument("--batch", action="append", type=int)
+    p.add_argument("--backend", action="append", help="gan_lab backends (default flex)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--sgemm", type=int, default=2048, help="matrix size for the FLOP limit")
+    p.add_argument("--out", type=Path, help="also write every measured row (both sides) as CSV")
+    a = p.parse_args(argv)
+    if a.rounds < 1 or a.threads < 1:
+        p.error(f"need --rounds >= 1 and --threads >= 1, got {a.rounds} and {a.threads}")
+    presets = a.preset or ["dcgan28", "mlp-gan"]
+    batches = a.batch or [64, 128]
+    backends = a.backend or ["flex"]
+    plan = ["--warmup", str(a.warmup), "--reps", str(a.reps), "--steps", str(a.steps), "--threads", str(a.threads), "--format", "csv"]
+    torch_cmd = [sys.executable, "-m", "gan_torch_bench.bench"]
+
+    rows = []
+    for r in range(a.rounds):
+        for preset in presets:
+            for batch in batches:
+                torch_row = None
+                for backend in backends:
+                    (ours,) = run_csv([a.gan_lab, "bench", "--preset", preset, "--batch", str(batch), "--backend", backend] + plan)
+                    if torch_row is None:
+                        (torch_row,) = run_csv(torch_cmd + ["--preset", preset, "--batch", str(batch)] + plan)
+                        rows.append(dict(torch_row, round=r))
+                    rows.append(dict(ours, round=r))
+                    ratio = float(ours["images_per_s"]) / float(torch_row["images_per_s"])
+                    print(
+                        f"round {r + 1}: {preset} batch {batch} threads {a.threads}: gan_lab {backend} {float(ours['images_per_s']):.1f}"
+                        f" vs PyTorch {float(torch_row['images_per_s']):.1f} images/s = {ratio:.2f}x",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    ceilings = {
+        "flex gemm": run_number([a.gan_lab, "bench", "--threads", str(a.threads), "--sgemm", str(a.sgemm)]),
+        "PyTorch BLAS": run_number(torch_cmd + ["--threads", str(a.threads), "--sgemm", str(a.sgemm)]),
+    }
+    limit = max(ceilings.values())
+
+    def median(preset, batch, backend, key):
+        return statistics.median(float(x[key]) for x in rows if (x["preset"], int(x["batch"]), x["backend"]) == (preset, batch, backend))
+
+    print()
+    print(f"FLOP limit: {limit:.1f} GFLOP/s ({a.sgemm}^3 f32 matrix product, {a.threads} threads: " + ", ".join(f"{k} {v:.1f}" for k, v in ceilings.items()) + ")")
+    print(f"median of {a.rounds} rounds, each {a.reps} x {a.steps} steps after {a.warmup} warm-up steps")
+    print()
+    print("| preset | batch | threads | backend | gan_lab images/s | PyTorch images/s | ratio | MFLOP/image | gan_lab GFLOP/s | gan_lab % of limit | PyTorch % of limit |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for preset in presets:
+        for batch in batches:
+            theirs = median(preset, batch, "pytorch", "images_per_s")
+            their_gflops = median(preset, batch, "pytorch", "gflop_per_s")
+            for backend in backends:
+                ours = median(preset, batch, backend, "images_per_s")
+                gflops = median(preset, batch, backend, "gflop_per_s")
+                mflop = median(preset, batch, backend, "mflop_per_image")
+                print(
+                    f"| {preset} | {batch} | {a.threads} | {backend} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f}x | {mflop:.1f} |"
+                    f" {gflops:.1f} | {100 * gflops / limit:.1f} % | {100 * their_gflops / limit:.1f} % |"
+                )
+    if a.out:
+        with a.out.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
