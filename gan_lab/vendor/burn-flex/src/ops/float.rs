@@ -33,6 +33,13 @@ impl FloatTensorOps<Flex> for Flex {
     ) -> FloatTensor<Flex> {
         let mut seed = crate::backend::SEED.lock().unwrap();
         let mut rng = seed.take().unwrap_or_else(crate::backend::get_seeded_rng);
+        // gan_lab patch: uniform and Bernoulli f32 in parallel (ops/fast_random.rs)
+        if matches!(dtype, FloatDType::F32 | FloatDType::Flex32)
+            && let Some(t) = crate::ops::fast_random::random_f32(&shape, distribution, &mut rng)
+        {
+            *seed = Some(rng);
+            return t;
+        }
         let data = match dtype {
             FloatDType::F64 => TensorData::random::<f64, _, _>(shape, distribution, &mut rng),
             FloatDType::F32 | FloatDType::Flex32 => {

@@ -2,7 +2,7 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{conv, conv_gemm, conv_transpose, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
@@ -42,7 +42,75 @@ pub(crate) fn cast_from_f32<E: Element + Pod + Copy>(
     FlexTensor::new(bytes, Layout::contiguous(shape), E::dtype())
 }
 
+/// gan_lab patch: any float tensor as f32.
+fn to_f32(t: FlexTensor) -> FlexTensor {
+    match t.dtype() {
+        DType::F32 => t,
+        DType::F64 => cast_to_f32::<f64>(t, |v| v as f32),
+        DType::F16 => cast_to_f32(t, burn_std::f16::to_f32),
+        DType::BF16 => cast_to_f32(t, burn_std::bf16::to_f32),
+        dtype => panic!("convolution backward: unsupported dtype {:?}", dtype),
+    }
+}
+
+/// gan_lab patch: an f32 tensor back to `dtype`.
+fn from_f32(t: FlexTensor, dtype: DType) -> FlexTensor {
+    match dtype {
+        DType::F32 => t,
+        DType::F64 => cast_from_f32::<f64>(t, |v| v as f64),
+        DType::F16 => cast_from_f32(t, burn_std::f16::from_f32),
+        DType::BF16 => cast_from_f32(t, burn_std::bf16::from_f32),
+        dtype => panic!("convolution backward: unsupported dtype {:?}", dtype),
+    }
+}
+
 impl ModuleOps<Flex> for Flex {
+    // gan_lab patch: the four 2-D backward passes run as one gemm each (ops/conv_gemm.rs)
+    // instead of burn's generic defaults (transposed copies, then a convolution); other float
+    // dtypes go through f32.
+    fn conv2d_x_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Flex> {
+        let dtype = x.dtype();
+        let out = conv_gemm::conv2d_x_backward(to_f32(x), to_f32(weight), to_f32(output_grad), &options);
+        from_f32(out, dtype)
+    }
+
+    fn conv2d_weight_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Flex> {
+        let dtype = weight.dtype();
+        let out = conv_gemm::conv2d_weight_backward(to_f32(x), to_f32(weight), to_f32(output_grad), &options);
+        from_f32(out, dtype)
+    }
+
+    fn conv_transpose2d_x_backward(
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvTransposeOptions<2>,
+    ) -> FloatTensor<Flex> {
+        let dtype = output_grad.dtype();
+        let out = conv_gemm::conv_transpose2d_x_backward(to_f32(weight), to_f32(output_grad), &options);
+        from_f32(out, dtype)
+    }
+
+    fn conv_transpose2d_weight_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvTransposeOptions<2>,
+    ) -> FloatTensor<Flex> {
+        let dtype = weight.dtype();
+        let out = conv_gemm::conv_transpose2d_weight_backward(to_f32(x), to_f32(weight), to_f32(output_grad), &options);
+        from_f32(out, dtype)
+    }
+
     fn conv1d(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
@@ -65,6 +133,8 @@ impl ModuleOps<Flex> for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
         match x.dtype() {
+            // gan_lab patch: whole-batch im2col + gemm (ops/conv_gemm.rs)
+            DType::F32 if conv_gemm::supported(&x, &weight) => conv_gemm::conv2d(x, weight, bias, &options),
             DType::F32 => conv::conv2d_f32(x, weight, bias, &options),
             DType::F64 => conv::conv2d_f64(x, weight, bias, &options),
             DType::F16 => conv::conv2d_f16(x, weight, bias, &options),
@@ -280,6 +350,8 @@ impl ModuleOps<Flex> for Flex {
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Flex> {
         match x.dtype() {
+            // gan_lab patch: whole-batch gemm + col2im (ops/conv_gemm.rs)
+            DType::F32 if conv_gemm::supported(&x, &weight) => conv_gemm::conv_transpose2d(x, weight, bias, &options),
             DType::F32 => conv_transpose::conv_transpose2d_f32(x, weight, bias, &options),
             DType::F64 => conv_transpose::conv_transpose2d_f64(x, weight, bias, &options),
             DType::F16 => conv_transpose::conv_transpose2d_f16(x, weight, bias, &options),
