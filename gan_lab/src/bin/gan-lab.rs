@@ -297,6 +297,7 @@ struct BenchArgs {
 }
 
 fn main() -> ExitCode {
+    gan_lab::platform::tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
