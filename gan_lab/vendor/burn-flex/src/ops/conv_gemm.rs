@@ -51,11 +51,15 @@ impl Geometry {
     fn taps(&self) -> usize {
         self.kh * self.kw
     }
-    /// Source coordinate of output coordinate `o` through kernel tap `k` along axis `a`, if inside.
+    /// For kernel tap `k` along axis `a` (0 rows, 1 columns): the first source coordinate
+    /// (possibly negative) and the range of output coordinates whose source lies inside `size`.
     #[inline(always)]
-    fn source(&self, a: usize, o: usize, k: usize, size: usize) -> Option<usize> {
-        let pos = (o * self.stride[a] + k * self.dilation[a]) as isize - self.padding[a] as isize;
-        (pos >= 0 && (pos as usize) < size).then_some(pos as usize)
+    fn span(&self, a: usize, k: usize, size: usize, outputs: usize) -> (isize, core::ops::Range<usize>) {
+        let (s, off) = (self.stride[a] as isize, (k * self.dilation[a]) as isize - self.padding[a] as isize);
+        let lo = if off >= 0 { 0 } else { ((-off + s - 1) / s) as usize };
+        let last = size as isize - 1 - off;
+        let hi = if last < 0 { 0 } else { ((last / s + 1) as usize).min(outputs) };
+        (off, lo..hi.max(lo))
     }
 }
 
@@ -111,26 +115,24 @@ fn im2col(image: &[f32], g: &Geometry, c0: usize, cg: usize) -> Vec<f32> {
     for_chunks(&mut out, cols, |row, dst| {
         let (c, tap) = (c0 + row / g.taps(), row % g.taps());
         let (ky, kx) = (tap / g.kw, tap % g.kw);
+        let (y_off, ys) = g.span(0, ky, g.h, g.oh);
+        let (x_off, xs) = g.span(1, kx, g.w, g.ow);
+        let sx = g.stride[1];
+        if xs.is_empty() {
+            return;
+        }
         for n in 0..g.n {
             let plane = &image[(n * g.c + c) * g.h * g.w..][..g.h * g.w];
-            for oy in 0..g.oh {
-                let Some(iy) = g.source(0, oy, ky, g.h) else { continue };
+            for oy in ys.clone() {
+                let iy = (oy as isize * g.stride[0] as isize + y_off) as usize;
                 let src = &plane[iy * g.w..][..g.w];
                 let d = &mut dst[n * g.pixels() + oy * g.ow..][..g.ow];
-                if g.stride[1] == 1 && g.dilation[1] == 1 {
-                    // one contiguous run of the source row
-                    let shift = kx as isize - g.padding[1] as isize;
-                    let lo = (-shift).max(0) as usize;
-                    let hi = ((g.w as isize - shift).min(g.ow as isize)).max(lo as isize) as usize;
-                    if hi > lo {
-                        let s0 = (lo as isize + shift) as usize;
-                        d[lo..hi].copy_from_slice(&src[s0..s0 + hi - lo]);
-                    }
+                let first = (xs.start as isize * sx as isize + x_off) as usize;
+                if sx == 1 {
+                    d[xs.clone()].copy_from_slice(&src[first..first + xs.len()]);
                 } else {
-                    for (ox, v) in d.iter_mut().enumerate() {
-                        if let Some(ix) = g.source(1, ox, kx, g.w) {
-                            *v = src[ix];
-                        }
+                    for (v, &x) in d[xs.clone()].iter_mut().zip(src[first..].iter().step_by(sx)) {
+                        *v = x;
                     }
                 }
             }
@@ -153,15 +155,20 @@ fn col2im(cols: &[f32], g: &Geometry, c0: usize, cg: usize, image: &mut [f32]) {
             let plane = unsafe { core::slice::from_raw_parts_mut(ptr.0.add((n * g.c + c) * g.h * g.w), g.h * g.w) };
             for tap in 0..g.taps() {
                 let (ky, kx) = (tap / g.kw, tap % g.kw);
+                let (y_off, ys) = g.span(0, ky, g.h, g.oh);
+                let (x_off, xs) = g.span(1, kx, g.w, g.ow);
+                let sx = g.stride[1];
+                if xs.is_empty() {
+                    continue;
+                }
                 let row = &cols[(ci * g.taps() + tap) * ncols + n * g.pixels()..][..g.pixels()];
-                for oy in 0..g.oh {
-                    let Some(iy) = g.source(0, oy, ky, g.h) else { continue };
-                    let dst = &mut plane[iy * g.w..][..g.w];
-                    let src = &row[oy * g.ow..][..g.ow];
-                    for (ox, &v) in src.iter().enumerate() {
-                        if let Some(ix) = g.source(1, ox, kx, g.w) {
-                            dst[ix] += v;
-                        }
+                for oy in ys.clone() {
+                    let iy = (oy as isize * g.stride[0] as isize + y_off) as usize;
+                    let first = (xs.start as isize * sx as isize + x_off) as usize;
+                    let dst = &mut plane[iy * g.w + first..(iy + 1) * g.w];
+                    let src = &row[oy * g.ow..][xs.clone()];
+                    for (d, &v) in dst.iter_mut().step_by(sx).zip(src) {
+                        *d += v;
                     }
                 }
             }
