@@ -6,6 +6,7 @@
 //! reusing the last D step's fake batch (the PyTorch DCGAN tutorial's order).
 
 mod checkpoint;
+mod fused;
 mod health;
 mod optim;
 mod progress;

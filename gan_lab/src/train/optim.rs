@@ -66,31 +66,24 @@ impl<B: Backend> SimpleOptimizer<B> for LabOptim {
     ) -> (Tensor<B, D>, Option<Self::State<D>>) {
         match self {
             LabOptim::Sgd { momentum } => {
-                // v ← μ·v − lr·g ; w ← w + v
                 let mu = f64::from_bits(momentum.load(Ordering::Relaxed));
-                let step = grad.mul_scalar(-lr);
-                let velocity = match state {
-                    Some(s) => s.first.mul_scalar(mu).add(step),
-                    None => step,
+                let (tensor, velocity) = match super::fused::sgd(mu as f32, -lr as f32, tensor, grad, state.map(|s| s.first)) {
+                    Ok(done) => done,
+                    Err((tensor, grad, velocity)) => sgd_ops(mu, lr, tensor, grad, velocity),
                 };
-                let time = 1;
-                (tensor.add(velocity.clone()), Some(LabOptimState { time, first: velocity, second: None }))
+                (tensor, Some(LabOptimState { time: 1, first: velocity, second: None }))
             }
             &LabOptim::Adam { beta1, beta2, eps } => {
                 let (time, m, v) = match state {
-                    Some(s) => (
-                        s.time + 1,
-                        s.first.mul_scalar(beta1).add(grad.clone().mul_scalar(1.0 - beta1)),
-                        s.second.expect("Adam state has a second moment").mul_scalar(beta2).add(grad.square().mul_scalar(1.0 - beta2)),
-                    ),
-                    None => (1, grad.clone().mul_scalar(1.0 - beta1), grad.square().mul_scalar(1.0 - beta2)),
+                    Some(s) => (s.time + 1, Some(s.first), Some(s.second.expect("Adam state has a second moment"))),
+                    None => (1, None, None),
                 };
-                let bc1 = 1.0 - beta1.powi(time as i32);
-                let bc2 = 1.0 - beta2.powi(time as i32);
-                // w ← w − lr · m̂ / (√v̂ + ε), with m̂ = m / bc1, v̂ = v / bc2 (PyTorch's order of operations)
-                let denom = v.clone().div_scalar(bc2).sqrt().add_scalar(eps);
-                let update = m.clone().div(denom).mul_scalar(lr / bc1);
-                (tensor.sub(update), Some(LabOptimState { time, first: m, second: Some(v) }))
+                let c = adam_step(beta1, beta2, eps, lr, time);
+                let (tensor, m, v) = match super::fused::adam(c, tensor, grad, m, v) {
+                    Ok(done) => done,
+                    Err((tensor, grad, m, v)) => adam_ops(c, tensor, grad, m, v),
+                };
+                (tensor, Some(LabOptimState { time, first: m, second: Some(v) }))
             }
         }
     }
@@ -100,6 +93,50 @@ impl<B: Backend> SimpleOptimizer<B> for LabOptim {
         state.second = state.second.map(|s| s.to_device(device));
         state
     }
+}
+
+/// Adam's constants for update number `time` (from 1), rounded to f32 as tensor scalars are.
+fn adam_step(beta1: f64, beta2: f64, eps: f64, lr: f64, time: usize) -> super::fused::AdamStep {
+    super::fused::AdamStep {
+        beta1: beta1 as f32,
+        one_minus_beta1: (1.0 - beta1) as f32,
+        beta2: beta2 as f32,
+        one_minus_beta2: (1.0 - beta2) as f32,
+        bias_correction2: (1.0 - beta2.powi(time as i32)) as f32,
+        eps: eps as f32,
+        step_size: (lr / (1.0 - beta1.powi(time as i32))) as f32,
+    }
+}
+
+/// Adam with tensor operations (every backend): m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g²,
+/// w ← w − lr · m̂ / (√v̂ + ε) with m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ) (PyTorch's order of
+/// operations). Returns (w, m, v).
+fn adam_ops<B: Backend, const D: usize>(
+    c: super::fused::AdamStep,
+    w: Tensor<B, D>,
+    g: Tensor<B, D>,
+    m: Option<Tensor<B, D>>,
+    v: Option<Tensor<B, D>>,
+) -> (Tensor<B, D>, Tensor<B, D>, Tensor<B, D>) {
+    let m_new = g.clone().mul_scalar(c.one_minus_beta1);
+    let v_new = g.clone().mul(g).mul_scalar(c.one_minus_beta2);
+    let (m, v) = match (m, v) {
+        (Some(m), Some(v)) => (m.mul_scalar(c.beta1).add(m_new), v.mul_scalar(c.beta2).add(v_new)),
+        _ => (m_new, v_new),
+    };
+    let denom = v.clone().div_scalar(c.bias_correction2).sqrt().add_scalar(c.eps);
+    let update = m.clone().div(denom).mul_scalar(c.step_size);
+    (w.sub(update), m, v)
+}
+
+/// SGD with classical momentum with tensor operations: v ← μ·v − lr·g ; w ← w + v. Returns (w, v).
+fn sgd_ops<B: Backend, const D: usize>(mu: f64, lr: f64, w: Tensor<B, D>, g: Tensor<B, D>, velocity: Option<Tensor<B, D>>) -> (Tensor<B, D>, Tensor<B, D>) {
+    let step = g.mul_scalar(-lr as f32);
+    let velocity = match velocity {
+        Some(v) => v.mul_scalar(mu as f32).add(step),
+        None => step,
+    };
+    (w.add(velocity.clone()), velocity)
 }
 
 /// A network's optimiser: burn's adaptor around [`LabOptim`].
@@ -143,5 +180,62 @@ mod tests {
         assert!((w[0] - 0.975).abs() < 1e-6 && (w[1] - -2.135).abs() < 1e-6, "{w:?}");
         opt.set_momentum(0.7);
         assert_eq!(opt.momentum(), Some(0.7));
+    }
+
+    fn random(n: usize, seed: u64) -> Tensor<Flex, 1> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        t(&(0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect::<Vec<_>>())
+    }
+
+    fn bits(x: &Tensor<Flex, 1>) -> Vec<u32> {
+        x.clone().into_data().to_vec::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn the_fused_updates_give_the_bits_of_the_tensor_operations() {
+        // 40 000 values: several parallel chunks
+        let n = 40_000;
+        let (mut w_fused, mut w_ops) = (random(n, 1), random(n, 1));
+        let (mut m_fused, mut v_fused, mut m_ops, mut v_ops) = (None, None, None, None);
+        for time in 1..=3 {
+            let g = random(n, 10 + time as u64);
+            let c = adam_step(0.5, 0.999, 1e-8, 2e-4, time);
+            let (w, m, v) = super::super::fused::adam(c, w_fused, g.clone(), m_fused, v_fused).ok().expect("flex is fused");
+            (w_fused, m_fused, v_fused) = (w, Some(m), Some(v));
+            let (w, m, v) = adam_ops(c, w_ops, g, m_ops, v_ops);
+            (w_ops, m_ops, v_ops) = (w, Some(m), Some(v));
+            assert_eq!(bits(&w_fused), bits(&w_ops), "Adam weights after update {time}");
+            assert_eq!(bits(m_fused.as_ref().unwrap()), bits(m_ops.as_ref().unwrap()), "first moment");
+            assert_eq!(bits(v_fused.as_ref().unwrap()), bits(v_ops.as_ref().unwrap()), "second moment");
+        }
+        let (mut w_fused, mut w_ops, mut vel_fused, mut vel_ops) = (random(n, 2), random(n, 2), None, None);
+        for step in 0..3 {
+            let g = random(n, 20 + step);
+            let (w, v) = super::super::fused::sgd(0.7, -0.1, w_fused, g.clone(), vel_fused).ok().expect("flex is fused");
+            (w_fused, vel_fused) = (w, Some(v));
+            let (w, v) = sgd_ops(0.7, 0.1, w_ops, g, vel_ops);
+            (w_ops, vel_ops) = (w, Some(v));
+            assert_eq!(bits(&w_fused), bits(&w_ops), "SGD weights after update {step}");
+        }
+    }
+
+    #[test]
+    fn a_tensor_shared_with_another_owner_is_not_changed_by_a_fused_update() {
+        let w = random(100, 3);
+        let kept = w.clone();
+        let before = bits(&kept);
+        let c = adam_step(0.5, 0.999, 1e-8, 0.1, 1);
+        let (updated, _, _) = super::super::fused::adam(c, w, random(100, 4), None, None).ok().unwrap();
+        assert_eq!(bits(&kept), before);
+        assert_ne!(bits(&updated), before);
+    }
+
+    #[test]
+    fn other_backends_are_handed_back_for_the_tensor_operations() {
+        use burn::backend::NdArray;
+        let w = Tensor::<NdArray, 1>::from_floats([1.0, 2.0], &Default::default());
+        let g = w.clone();
+        assert!(super::super::fused::sgd(0.5, -0.1, w, g, None).is_err());
     }
 }
