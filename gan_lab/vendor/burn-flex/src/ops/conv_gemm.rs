@@ -12,11 +12,13 @@
 //! per (image, output pixel); a "channel-major" matrix `[C, N·P]` is an NCHW tensor with its first
 //! two axes swapped.
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use burn_backend::DType;
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
+use burn_std::stub::Mutex;
 use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
@@ -26,7 +28,7 @@ use rayon::prelude::*;
 
 /// Geometry of a 2-D convolution from a `[n, c, h, w]` image to `[n, ·, oh, ow]`. A transposed
 /// convolution uses the geometry of the convolution it is the transpose of (image = its output).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Geometry {
     n: usize,
     c: usize,
@@ -139,6 +141,54 @@ fn im2col(image: &[f32], g: &Geometry, c0: usize, cg: usize) -> Vec<f32> {
         }
     });
     out
+}
+
+/// Column matrices kept between the passes that need the same one: a convolution's forward
+/// pass and its weight gradient (im2col of x), a transposed convolution's input and weight
+/// gradients (im2col of the output gradient). An entry holds its source tensor, so the storage it
+/// was made from can neither be freed and reused nor changed in place while it is cached.
+struct CachedCols {
+    source: FlexTensor,
+    geometry: Geometry,
+    channels: (usize, usize),
+    cols: Arc<Vec<f32>>,
+}
+
+static COLS: Mutex<Vec<CachedCols>> = Mutex::new(Vec::new());
+const CACHED: usize = 4;
+
+fn same_source(a: &FlexTensor, b: &FlexTensor) -> bool {
+    Arc::ptr_eq(&a.data_arc(), &b.data_arc()) && a.layout() == b.layout()
+}
+
+/// How a pass uses the cache.
+#[derive(Clone, Copy, PartialEq)]
+enum Reuse {
+    /// Compute and keep for a later pass.
+    Keep,
+    /// Use a kept matrix (and drop it: no later pass needs it), or compute.
+    Take,
+}
+
+/// `im2col(source)`, through the cache.
+fn cols_of(source: &FlexTensor, g: &Geometry, c0: usize, cg: usize, reuse: Reuse) -> Arc<Vec<f32>> {
+    let found = |e: &CachedCols| e.geometry == *g && e.channels == (c0, cg) && same_source(&e.source, source);
+    {
+        let mut cache = COLS.lock().unwrap();
+        if let Some(i) = cache.iter().position(found) {
+            return match reuse {
+                Reuse::Take => cache.remove(i).cols,
+                Reuse::Keep => cache[i].cols.clone(),
+            };
+        }
+    }
+    let cols = Arc::new(im2col(slice(source), g, c0, cg));
+    if reuse == Reuse::Keep {
+        let mut cache = COLS.lock().unwrap();
+        cache.insert(0, CachedCols { source: source.clone(), geometry: *g, channels: (c0, cg), cols: cols.clone() });
+        cache.truncate(CACHED);
+    }
+    cols
 }
 
 /// Adds a column matrix of channels `c0 .. c0 + cg` back into `image` (`[n, c, h, w]`): the
@@ -297,7 +347,7 @@ pub fn conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, o: &C
     let k = cin_g * g.taps();
     let mut out = vec![0f32; c_out * g.columns()];
     for grp in 0..groups {
-        let cols = im2col(slice(&x), &g, grp * cin_g, cin_g);
+        let cols = cols_of(&x, &g, grp * cin_g, cin_g, Reuse::Keep);
         let w = &slice(&weight)[grp * cout_g * k..][..cout_g * k];
         gemm(cout_g, g.columns(), k, &mut out[grp * cout_g * g.columns()..], rows(w, k), rows(&cols, g.columns()));
     }
@@ -337,7 +387,7 @@ pub fn conv2d_weight_backward(x: FlexTensor, weight: FlexTensor, grad: FlexTenso
     let grad_cm = to_channel_major(slice(&grad), g.n, c_out, g.pixels());
     let mut gw = vec![0f32; c_out * k];
     for grp in 0..groups {
-        let cols = im2col(slice(&x), &g, grp * cin_g, cin_g);
+        let cols = cols_of(&x, &g, grp * cin_g, cin_g, Reuse::Take);
         let gg = &grad_cm[grp * cout_g * g.columns()..][..cout_g * g.columns()];
         gemm(cout_g, k, g.columns(), &mut gw[grp * cout_g * k..], rows(gg, g.columns()), transposed(&cols, g.columns()));
     }
@@ -411,7 +461,7 @@ pub fn conv_transpose2d_x_backward(weight: FlexTensor, grad: FlexTensor, o: &Con
     let k = cout_g * g.taps();
     let mut gx = vec![0f32; wd[0] * g.columns()];
     for grp in 0..groups {
-        let cols = im2col(slice(&grad), &g, grp * cout_g, cout_g);
+        let cols = cols_of(&grad, &g, grp * cout_g, cout_g, Reuse::Keep);
         let w = &slice(&weight)[grp * cin_g * k..][..cin_g * k];
         gemm(cin_g, g.columns(), k, &mut gx[grp * cin_g * g.columns()..], rows(w, k), rows(&cols, g.columns()));
     }
@@ -432,9 +482,22 @@ pub fn conv_transpose2d_weight_backward(x: FlexTensor, weight: FlexTensor, grad:
     let x_cm = to_channel_major(slice(&x), g.n, xd[1], g.pixels());
     let mut gwt = vec![0f32; wd.iter().product()];
     for grp in 0..groups {
-        let cols = im2col(slice(&grad), &g, grp * cout_g, cout_g);
+        let cols = cols_of(&grad, &g, grp * cout_g, cout_g, Reuse::Take);
         let xg = &x_cm[grp * cin_g * g.columns()..][..cin_g * g.columns()];
         gemm(cin_g, k, g.columns(), &mut gwt[grp * cin_g * k..], rows(xg, g.columns()), transposed(&cols, g.columns()));
     }
     tensor(gwt, wd)
+}
+
+/// Gradient of a (transposed) convolution's bias: the output gradient summed over images and
+/// pixels, per channel.
+pub fn bias_backward(grad: FlexTensor) -> FlexTensor {
+    let grad = f32_data(&grad);
+    let [n, c, h, w] = dims4(&grad);
+    let gs = slice(&grad);
+    let mut out = vec![0f32; c];
+    for_chunks(&mut out, 1, |ci, o| {
+        o[0] = (0..n).map(|i| gs[(i * c + ci) * h * w..][..h * w].iter().sum::<f32>()).sum();
+    });
+    FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(Shape::from(vec![c])), DType::F32)
 }

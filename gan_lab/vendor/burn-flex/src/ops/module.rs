@@ -100,6 +100,24 @@ impl ModuleOps<Flex> for Flex {
         from_f32(out, dtype)
     }
 
+    fn conv2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        let out = conv_gemm::bias_backward(to_f32(output_grad));
+        from_f32(out.reshape(bias.layout().shape().clone()), bias.dtype())
+    }
+
+    fn conv_transpose2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        let out = conv_gemm::bias_backward(to_f32(output_grad));
+        from_f32(out.reshape(bias.layout().shape().clone()), bias.dtype())
+    }
+
     fn conv_transpose2d_weight_backward(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
