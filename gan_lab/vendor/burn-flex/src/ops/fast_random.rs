@@ -1,9 +1,13 @@
-//! gan_lab patch: uniform and Bernoulli f32 tensors from a counter-based generator, in parallel.
+//! gan_lab patch: Bernoulli f32 tensors (dropout masks) from a counter-based generator, in
+//! parallel.
 //!
 //! Upstream draws every element through `rand`'s distribution objects on one thread; dropout's
 //! Bernoulli masks were 9 % of a `dcgan28` training step. Here one `u64` is drawn from the
 //! backend's seeded RNG (so `Backend::seed` still fixes every mask), and element `i` is the
-//! SplitMix64 output of `base + i·φ`: the same values whatever the number of threads.
+//! SplitMix64 output of `base + i·φ`: the same values whatever the number of threads. The masks
+//! differ from those upstream's stream (and so burn-ndarray) would draw; weight initialisation
+//! (uniform and normal draws) keeps upstream's stream, so both CPU backends start from the same
+//! weights.
 
 use alloc::vec;
 
@@ -33,19 +37,10 @@ fn unit(bits: u64) -> f32 {
     (bits >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
 }
 
-/// The tensor, for the distributions handled here (uniform, default, Bernoulli); `None` for the
-/// others, which keep upstream's path.
+/// The tensor for a Bernoulli distribution; `None` for the others, which keep upstream's path.
 pub(crate) fn random_f32(shape: &Shape, distribution: Distribution, rng: &mut FlexRng) -> Option<FlexTensor> {
-    let map: fn(f32, f32, f32) -> f32 = match distribution {
-        Distribution::Default | Distribution::Uniform(..) => |u, lo, span| lo + u * span,
-        Distribution::Bernoulli(_) => |u, p, _| if u < p { 1.0 } else { 0.0 },
-        _ => return None,
-    };
-    let (a, b) = match distribution {
-        Distribution::Uniform(lo, hi) => (lo as f32, (hi - lo) as f32),
-        Distribution::Bernoulli(p) => (p as f32, 0.0),
-        _ => (0.0, 1.0),
-    };
+    let Distribution::Bernoulli(p) = distribution else { return None };
+    let p = p as f32;
     let base: u64 = rng.random();
     let mut out = vec![0f32; shape.num_elements()];
     const CHUNK: usize = 1 << 14;
@@ -53,7 +48,7 @@ pub(crate) fn random_f32(shape: &Shape, distribution: Distribution, rng: &mut Fl
         let start = (c * CHUNK) as u64;
         for (j, v) in chunk.iter_mut().enumerate() {
             let state = base.wrapping_add((start + j as u64).wrapping_mul(GOLDEN));
-            *v = map(unit(splitmix64(state)), a, b);
+            *v = if unit(splitmix64(state)) < p { 1.0 } else { 0.0 };
         }
     };
     #[cfg(feature = "rayon")]

@@ -33,7 +33,7 @@ impl FloatTensorOps<Flex> for Flex {
     ) -> FloatTensor<Flex> {
         let mut seed = crate::backend::SEED.lock().unwrap();
         let mut rng = seed.take().unwrap_or_else(crate::backend::get_seeded_rng);
-        // gan_lab patch: uniform and Bernoulli f32 in parallel (ops/fast_random.rs)
+        // gan_lab patch: Bernoulli f32 (dropout masks) in parallel (ops/fast_random.rs)
         if matches!(dtype, FloatDType::F32 | FloatDType::Flex32)
             && let Some(t) = crate::ops::fast_random::random_f32(&shape, distribution, &mut rng)
         {
