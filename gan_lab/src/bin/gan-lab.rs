@@ -401,16 +401,13 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<f64>) 
         None => session.train_steps(steps)?,
     };
     let s = session.summary();
-    println!(
-        "done: {} steps in {} ({:.1} images/s) | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}",
-        report.to_step,
-        format_duration(report.seconds),
-        report.images_per_s,
-        s.d_loss,
-        s.g_loss,
-        s.d_real,
-        s.d_fake
-    );
+    let losses = if s.d_loss.is_nan() && session.history().is_empty() {
+        // nothing logged yet: the run is shorter than one logging interval (not a divergence)
+        "no losses logged yet (fewer steps than --log-every)".to_string()
+    } else {
+        format!("D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}", s.d_loss, s.g_loss, s.d_real, s.d_fake)
+    };
+    println!("done: {} steps in {} ({:.1} images/s) | {losses}", report.to_step, format_duration(report.seconds), report.images_per_s);
     if let Some(sample) = &report.sample {
         println!("samples: {}", sample.display());
     }
