@@ -9,7 +9,9 @@
 #      GPU; their D/G losses, D(x), D(G(z)) compared step by step       → OUT_DIR/agreement.txt
 #   3. a 500-step dcgan28 run on the GPU                                 → OUT_DIR/train-500.txt
 #   4. gan-lab bench on the GPU: dcgan28 and pytorch-dcgan64, batch 64 and 256 → OUT_DIR/bench.csv
-#   OUT_DIR/summary.txt collects the outcome of each. Exit status: 0 when all four passed.
+#   5. side by side with PyTorch CUDA (bench/pytorch, in alternation, 2 rounds), when the Python
+#      in GAN_LAB_TORCH_PYTHON (default python3) has torch with CUDA   → OUT_DIR/compare.md
+#   OUT_DIR/summary.txt collects the outcome of each. Exit status: 0 when all that ran passed.
 #
 # GAN_LAB_VERIFY_BACKEND=ndarray runs the same checks between the two CPU backends (with
 # VERIFY_STEPS, VERIFY_BATCH and VERIFY_LONG_STEPS to keep that short): how the script is tested
@@ -25,6 +27,7 @@ STEPS=${VERIFY_STEPS:-10}
 BATCH=${VERIFY_BATCH:-64}
 LONG=${VERIFY_LONG_STEPS:-500}
 TOLERANCE=${VERIFY_TOLERANCE:-1e-2}
+TORCH_PYTHON=${GAN_LAB_TORCH_PYTHON:-python3}
 mkdir -p "$OUT"
 runs="$OUT/runs"
 summary="$OUT/summary.txt"
@@ -43,7 +46,8 @@ check() { # NAME FILE FUNCTION: runs FUNCTION with its output in OUT_DIR/FILE, r
 [ -x "$BIN" ] || { echo "no gan-lab binary at $BIN (set GAN_LAB_BIN)" >&2; exit 1; }
 note "gan-lab: $BIN; backend under test: $BACKEND; $(date -u +%FT%TZ)"
 cfg="$OUT/dcgan28.json"
-"$BIN" presets --show dcgan28 | sed -e 's/"eval_samples": [0-9]*/"eval_samples": 0/' > "$cfg"
+# without dropout: each backend draws its own dropout masks, so with dropout no two agree
+"$BIN" presets --show dcgan28 | sed -e 's/"eval_samples": [0-9]*/"eval_samples": 0/' -e 's/"dropout": 0\.3/"dropout": null/' > "$cfg"
 
 doctor() {
     "$BIN" doctor && "$BIN" doctor | grep -q "^ok      backend $BACKEND "
@@ -76,9 +80,26 @@ bench() {
     fi
 }
 
+# gan_lab and PyTorch, same presets, batches and step, one after the other (bench/compare.sh's
+# comparison with PyTorch on the GPU; on the CPU test path, a short one on the CPU).
+versus_pytorch() {
+    local device=cuda plan=(--preset pytorch-dcgan64 --preset dcgan28 --batch 64 --batch 256 --rounds 2 --sgemm 8192)
+    if [ "$BACKEND" != cuda ]; then
+        device=cpu plan=(--preset dcgan28 --batch "$BATCH" --rounds 1 --reps 2 --steps 1 --warmup 1 --sgemm 512)
+    fi
+    PYTHONPATH="$ROOT/bench/pytorch" "$TORCH_PYTHON" -m gan_torch_bench.compare --gan-lab "$BIN" --backend "$BACKEND" \
+        --torch-device "$device" "${plan[@]}"
+}
+
 check "doctor: backend $BACKEND usable" doctor.txt doctor
 check "losses on $BACKEND match flex's from the same checkpoint (first $STEPS steps, tolerance $TOLERANCE)" agreement.txt agreement
 check "$LONG-step dcgan28 run on $BACKEND" "train-$LONG.txt" long_run
 check "bench on $BACKEND" bench.csv bench
+want=cpu; [ "$BACKEND" = cuda ] && want=cuda
+if "$TORCH_PYTHON" -c "import sys, torch; sys.exit(0 if '$want' == 'cpu' or torch.cuda.is_available() else 1)" 2>/dev/null; then
+    check "side by side with PyTorch ($want)" compare.md versus_pytorch
+else
+    note "skipped side by side with PyTorch: no torch for $want in $TORCH_PYTHON (set GAN_LAB_TORCH_PYTHON)"
+fi
 if [ $failed -eq 0 ]; then note "all checks passed"; else note "some checks FAILED"; fi
 exit $failed

@@ -44,6 +44,7 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--sgemm", type=int, default=2048, help="matrix size for the FLOP limit")
+    p.add_argument("--torch-device", default="cpu", help="PyTorch's device (cuda: compare with gan_lab's cuda backend)")
     p.add_argument("--out", type=Path, help="also write every measured row (both sides) as CSV")
     a = p.parse_args(argv)
     if a.rounds < 1 or a.threads < 1:
@@ -52,7 +53,8 @@ def main(argv=None):
     batches = a.batch or [64, 128]
     backends = a.backend or ["flex"]
     plan = ["--warmup", str(a.warmup), "--reps", str(a.reps), "--steps", str(a.steps), "--threads", str(a.threads), "--format", "csv"]
-    torch_cmd = [sys.executable, "-m", "gan_torch_bench.bench"]
+    torch_cmd = [sys.executable, "-m", "gan_torch_bench.bench", "--device", a.torch_device]
+    on_cpu = a.torch_device == "cpu"
 
     rows = []
     for r in range(a.rounds):
@@ -72,25 +74,28 @@ def main(argv=None):
                         file=sys.stderr,
                         flush=True,
                     )
-    ceilings = {
-        "flex gemm": run_number([a.gan_lab, "bench", "--threads", str(a.threads), "--sgemm", str(a.sgemm)]),
-        "PyTorch BLAS": run_number(torch_cmd + ["--threads", str(a.threads), "--sgemm", str(a.sgemm)]),
-    }
+    # On a GPU the limit is PyTorch's f32 product there; flex's gemm is a CPU figure.
+    ceilings = {"PyTorch BLAS" if on_cpu else f"PyTorch {a.torch_device}": run_number(torch_cmd + ["--threads", str(a.threads), "--sgemm", str(a.sgemm)])}
+    if on_cpu:
+        ceilings["flex gemm"] = run_number([a.gan_lab, "bench", "--threads", str(a.threads), "--sgemm", str(a.sgemm)])
     limit = max(ceilings.values())
+
+    torch_backend = "pytorch" if on_cpu else f"pytorch-{a.torch_device}"
 
     def median(preset, batch, backend, key):
         return statistics.median(float(x[key]) for x in rows if (x["preset"], int(x["batch"]), x["backend"]) == (preset, batch, backend))
 
     print()
-    print(f"FLOP limit: {limit:.1f} GFLOP/s ({a.sgemm}^3 f32 matrix product, {a.threads} threads: " + ", ".join(f"{k} {v:.1f}" for k, v in ceilings.items()) + ")")
+    where = f"{a.threads} threads" if on_cpu else a.torch_device
+    print(f"FLOP limit: {limit:.1f} GFLOP/s ({a.sgemm}^3 f32 matrix product, {where}: " + ", ".join(f"{k} {v:.1f}" for k, v in ceilings.items()) + ")")
     print(f"median of {a.rounds} rounds, each {a.reps} x {a.steps} steps after {a.warmup} warm-up steps")
     print()
     print("| preset | batch | threads | backend | gan_lab images/s | PyTorch images/s | ratio | MFLOP/image | gan_lab GFLOP/s | gan_lab % of limit | PyTorch % of limit |")
     print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for preset in presets:
         for batch in batches:
-            theirs = median(preset, batch, "pytorch", "images_per_s")
-            their_gflops = median(preset, batch, "pytorch", "gflop_per_s")
+            theirs = median(preset, batch, torch_backend, "images_per_s")
+            their_gflops = median(preset, batch, torch_backend, "gflop_per_s")
             for backend in backends:
                 ours = median(preset, batch, backend, "images_per_s")
                 gflops = median(preset, batch, backend, "gflop_per_s")
