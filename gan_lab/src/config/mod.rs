@@ -6,7 +6,6 @@
 mod presets;
 mod validate;
 
-#[cfg(feature = "engine")]
 pub(crate) use validate::conv_out;
 
 pub use presets::{preset, preset_names, presets, Preset};
