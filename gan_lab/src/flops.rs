@@ -11,22 +11,14 @@
 //! implementation that skips work (D's weight gradients in the G update) is credited with the same
 //! number of FLOPs, so GFLOP/s stays proportional to images/s.
 
-use crate::config::{conv_out, Activation, Architecture, ExperimentConfig};
-
-/// Linear pieces per unit: maxout(k) layers are k times as wide before the activation.
-fn pieces(a: Activation) -> usize {
-    match a {
-        Activation::Maxout { pieces } => pieces,
-        _ => 1,
-    }
-}
+use crate::config::{conv_out, Architecture, ExperimentConfig};
 
 /// Forward FLOPs per image of the generator and of the discriminator, layer shapes as
 /// `model::Generator::new` / `model::Discriminator::new` build them.
 pub fn forward_flops(cfg: &ExperimentConfig) -> (f64, f64) {
     let [c, h, w] = cfg.image_shape();
     let pixels = c * h * w;
-    let (gk, dk) = (pieces(cfg.generator.activation), pieces(cfg.discriminator.activation));
+    let (gk, dk) = (cfg.generator.activation.pieces(), cfg.discriminator.activation.pieces());
     let mut g = 0usize;
     match &cfg.generator.architecture {
         Architecture::Mlp { hidden } => {

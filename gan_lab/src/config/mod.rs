@@ -197,6 +197,16 @@ pub enum Activation {
     },
 }
 
+impl Activation {
+    /// Linear pieces per unit: a maxout(k) layer is k times as wide before its activation.
+    pub fn pieces(self) -> usize {
+        match self {
+            Activation::Maxout { pieces } => pieces,
+            _ => 1,
+        }
+    }
+}
+
 /// Generator output squashing. Images live in [-1, 1]; `sigmoid` is rescaled as 2σ(x) − 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
