@@ -17,19 +17,22 @@ import sys
 from pathlib import Path
 
 
-def run_csv(cmd):
-    """Rows of a bench command's CSV output (a failing command stops the comparison)."""
+def run(cmd):
+    """Standard output of a command (a failing command stops the comparison)."""
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.strip()}")
-    return list(csv.DictReader(io.StringIO(p.stdout)))
+    return p.stdout
+
+
+def run_csv(cmd):
+    """Rows of a bench command's CSV output."""
+    return list(csv.DictReader(io.StringIO(run(cmd))))
 
 
 def run_number(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.strip()}")
-    return float(p.stdout.split()[-1])
+    """The last number a command prints."""
+    return float(run(cmd).split()[-1])
 
 
 def main(argv=None):

@@ -401,7 +401,7 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<f64>) 
         None => session.train_steps(steps)?,
     };
     let s = session.summary();
-    let losses = if s.d_loss.is_nan() && session.history().is_empty() {
+    let losses = if session.history().is_empty() {
         // nothing logged yet: the run is shorter than one logging interval (not a divergence)
         "no losses logged yet (fewer steps than --log-every)".to_string()
     } else {

@@ -67,16 +67,12 @@ fn writable(t: FlexTensor) -> FlexTensor {
     c
 }
 
-fn readable(t: FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32")
 }
 
 fn zeros_like(t: &FlexTensor) -> FlexTensor {
-    FlexTensor::zeros(t.layout().shape().clone(), burn_flex::FlexTensor::dtype(t))
+    FlexTensor::zeros(t.layout().shape().clone(), t.dtype())
 }
 
 /// Fused Adam: `(w, m, v)` after one update, or the inputs back when not on flex.
@@ -95,7 +91,7 @@ pub fn adam<B: Backend, const D: usize>(
     };
     // From here B is Flex: every conversion below succeeds.
     let flex = |t: Tensor<B, D>| as_flex(t).ok().expect("B is Flex and f32");
-    let (mut w, g) = (writable(primitive(w)), readable(primitive(flex(g))));
+    let (mut w, g) = (writable(primitive(w)), primitive(flex(g)).to_contiguous());
     let mut m = m.map(|m| writable(primitive(flex(m)))).unwrap_or_else(|| zeros_like(&w));
     let mut v = v.map(|v| writable(primitive(flex(v)))).unwrap_or_else(|| zeros_like(&w));
     let gs = slice(&g);
@@ -131,7 +127,7 @@ pub fn sgd<B: Backend, const D: usize>(
         Err(w) => return Err((w, g, velocity)),
     };
     let flex = |t: Tensor<B, D>| as_flex(t).ok().expect("B is Flex and f32");
-    let (mut w, g) = (writable(primitive(w)), readable(primitive(flex(g))));
+    let (mut w, g) = (writable(primitive(w)), primitive(flex(g)).to_contiguous());
     let first = velocity.is_none();
     let mut vel = velocity.map(|v| writable(primitive(flex(v)))).unwrap_or_else(|| zeros_like(&w));
     let gs = slice(&g);
