@@ -64,6 +64,12 @@ fn from_f32(t: FlexTensor, dtype: DType) -> FlexTensor {
     }
 }
 
+/// gan_lab patch: a (transposed) convolution's bias gradient, in the bias's shape and dtype.
+fn bias_gradient(bias: FlexTensor, output_grad: FlexTensor) -> FlexTensor {
+    let out = conv_gemm::bias_backward(to_f32(output_grad));
+    from_f32(out.reshape(bias.layout().shape().clone()), bias.dtype())
+}
+
 impl ModuleOps<Flex> for Flex {
     // gan_lab patch: the four 2-D backward passes run as one gemm each (ops/conv_gemm.rs)
     // instead of burn's generic defaults (transposed copies, then a convolution); other float
@@ -105,8 +111,7 @@ impl ModuleOps<Flex> for Flex {
         bias: FloatTensor<Flex>,
         output_grad: FloatTensor<Flex>,
     ) -> FloatTensor<Flex> {
-        let out = conv_gemm::bias_backward(to_f32(output_grad));
-        from_f32(out.reshape(bias.layout().shape().clone()), bias.dtype())
+        bias_gradient(bias, output_grad)
     }
 
     fn conv_transpose2d_bias_backward(
@@ -114,8 +119,7 @@ impl ModuleOps<Flex> for Flex {
         bias: FloatTensor<Flex>,
         output_grad: FloatTensor<Flex>,
     ) -> FloatTensor<Flex> {
-        let out = conv_gemm::bias_backward(to_f32(output_grad));
-        from_f32(out.reshape(bias.layout().shape().clone()), bias.dtype())
+        bias_gradient(bias, output_grad)
     }
 
     fn conv_transpose2d_weight_backward(
