@@ -20,3 +20,11 @@ for g in grads:
     vel = 0.5 * vel - 0.1 * g
     w = w + vel
 print("sgd", [f"{x:.7f}" for x in w])
+
+# RMSprop as torch.optim.RMSprop computes it (alpha 0.99, eps 1e-8, no momentum, not centred):
+# v <- alpha*v + (1 - alpha)*g^2 ; w <- w - lr * g / (sqrt(v) + eps)   (WGAN's optimiser)
+w = np.array([1.0, -2.0]); sq = np.zeros(2)
+for g in grads:
+    sq = 0.99 * sq + 0.01 * g * g
+    w = w - 0.01 * g / (np.sqrt(sq) + 1e-8)
+print("rmsprop", [f"{x:.7f}" for x in w])

@@ -1,8 +1,8 @@
 //! gan_lab: a lab for comparing GAN configurations.
 //!
-//! The data path: [`config`] (an `ExperimentConfig` or a named preset) → [`train::Session`]
-//! (models from [`model`], losses from [`loss`], the explicit GAN loop) on a backend chosen at run
-//! time ([`platform`]) → a run directory ([`run`]: config, platform, metrics.parquet, sample grids,
+//! The data path: [`config`] (an `ExperimentConfig` or a named preset) → [`train::Trainer`]
+//! (models from [`model`], a loss from [`loss`], the GAN step) driven and recorded by a
+//! [`train::Session`] on a backend chosen at run time ([`platform`]) → a run directory ([`run`]: config, platform, metrics.parquet, sample grids,
 //! checkpoints, summary) → [`run::RunTable`] over many runs.
 //!
 //! | module | holds |
@@ -10,8 +10,8 @@
 //! | [`config`] | `ExperimentConfig`, validation rules, presets named after their source |
 //! | [`data`] | gzip IDX and image-folder readers, shipped datasets, the [-1, 1] normalisation, split, batch order |
 //! | [`model`] | generator and discriminator (MLP and DCGAN, maxout, BatchNorm, dropout) — `engine` feature |
-//! | [`loss`] | minimax and non-saturating BCE on logits — `engine` feature |
-//! | [`train`] | `Session`, the optimisers, progress lines — `engine` feature |
+//! | [`loss`] | the adversarial losses, one file each: BCE (minimax, non-saturating), least squares, hinge, Wasserstein — `engine` feature |
+//! | [`train`] | `Trainer` (the GAN step), `Session` (chunks, logs, samples, checkpoints), the optimisers — `engine` feature |
 //! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
 //! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable` |
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |

@@ -57,6 +57,8 @@ fn straight_versus_resumed_here(preset_name: &str, first: u64, second: u64) {
     resumed.train_steps(second).unwrap();
 
     assert_eq!(numbers(straight.history()), numbers(resumed.history()), "{preset_name}: metric rows");
+    let on_disk = resumed.run_dir().expect("recording").metrics().unwrap();
+    assert_eq!(numbers(&on_disk), numbers(resumed.history()), "{preset_name}: the run's log holds every row once");
     assert!(!straight.history().is_empty());
     let (sg, sd) = straight.parameters();
     let (rg, rd) = resumed.parameters();
@@ -67,6 +69,12 @@ fn straight_versus_resumed_here(preset_name: &str, first: u64, second: u64) {
 #[test]
 fn resuming_a_dcgan_is_bit_identical_to_training_straight_through() {
     straight_versus_resumed("dcgan28", 7, 6);
+}
+
+#[test]
+fn resuming_the_wgan_critic_is_bit_identical_to_training_straight_through() {
+    // RMSprop state, five critic steps per step and weight clipping after each
+    straight_versus_resumed("wgan-clip-mlp", 4, 5);
 }
 
 #[test]

@@ -723,8 +723,8 @@ fn doctor(json: bool) -> Result<()> {
 }
 
 fn compare_losses(a: &std::path::Path, b: &std::path::Path, steps: usize, tolerance: f64) -> Result<()> {
-    use gan_lab::run::{compare_losses, read_metrics, worst_of, AGREEMENT_FIELDS};
-    let rows = |p: &std::path::Path| read_metrics(&RunDir::open(p)?.metrics_path());
+    use gan_lab::run::{compare_losses, worst_of, AGREEMENT_FIELDS};
+    let rows = |p: &std::path::Path| RunDir::open(p)?.metrics();
     let (ra, rb) = (rows(a)?, rows(b)?);
     let agreement = compare_losses(&ra, &rb, steps);
     if agreement.is_empty() {

@@ -116,6 +116,10 @@ pub struct NetworkConfig {
     /// generator this makes D see exactly σ(·), as in the source; samples and metrics stay in [-1, 1].
     #[serde(default)]
     pub input_unit_range: bool,
+    /// Discriminator only: after every update, clamp each weight to [−c, c] (WGAN's Lipschitz
+    /// bound; 0.01 in the paper). Omitted from the JSON when null, so older configs keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_clip: Option<f64>,
 }
 
 impl NetworkConfig {
@@ -215,14 +219,36 @@ pub enum OutputActivation {
     Sigmoid,
 }
 
-/// Adversarial loss on discriminator logits (binary cross-entropy).
+/// Adversarial loss on the discriminator's raw outputs (each is one file in `gan_lab::loss`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LossKind {
-    /// Goodfellow's original game: G minimises log(1 − D(G(z))).
+    /// Goodfellow's original game (BCE): G minimises log(1 − D(G(z))).
     MinimaxBce,
-    /// The "non-saturating" variant used in practice: G maximises log D(G(z)).
+    /// The "non-saturating" BCE variant used in practice: G maximises log D(G(z)).
     NonSaturatingBce,
+    /// LSGAN (Mao et al. 2017): squared distance to the targets 1 (real) and 0 (fake).
+    LeastSquares,
+    /// Hinge (Lim & Ye 2017; SAGAN): D a margin classifier, G raises D's output.
+    Hinge,
+    /// WGAN (Arjovsky et al. 2017): a critic's mean difference; needs `discriminator.weight_clip`.
+    Wasserstein,
+}
+
+impl LossKind {
+    /// Every loss, in the order `gan-lab presets` and the docs list them.
+    pub const ALL: [LossKind; 5] = [LossKind::MinimaxBce, LossKind::NonSaturatingBce, LossKind::LeastSquares, LossKind::Hinge, LossKind::Wasserstein];
+
+    /// The name used in JSON (`"hinge"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::MinimaxBce => "minimax_bce",
+            LossKind::NonSaturatingBce => "non_saturating_bce",
+            LossKind::LeastSquares => "least_squares",
+            LossKind::Hinge => "hinge",
+            LossKind::Wasserstein => "wasserstein",
+        }
+    }
 }
 
 /// Optimiser of one network.
@@ -253,6 +279,17 @@ pub enum OptimizerConfig {
         beta1: f64,
         /// Second-moment decay β2, in [0, 1).
         beta2: f64,
+        /// Denominator term ε.
+        #[serde(default = "adam_eps")]
+        eps: f64,
+    },
+    /// RMSprop (Tieleman & Hinton), PyTorch's form without momentum: v ← αv + (1 − α)g²,
+    /// w ← w − lr·g / (√v + ε). WGAN's optimiser (Arjovsky et al. 2017: lr 5e-5).
+    Rmsprop {
+        /// Learning rate.
+        lr: f64,
+        /// Decay of the running mean of squared gradients, in [0, 1) (PyTorch: 0.99).
+        alpha: f64,
         /// Denominator term ε.
         #[serde(default = "adam_eps")]
         eps: f64,
@@ -416,6 +453,15 @@ mod tests {
         assert!(err.starts_with(&path.display().to_string()), "{err}");
         let missing = ExperimentConfig::from_json_file(dir.join("absent.json")).unwrap_err().to_string();
         assert!(missing.contains("absent.json"), "{missing}");
+    }
+
+    #[test]
+    fn a_config_without_weight_clip_keeps_the_json_and_hash_it_had_before_the_field_existed() {
+        let json = preset("dcgan28").unwrap().to_json();
+        assert!(!json.contains("weight_clip"), "{json}");
+        let wgan = preset("wgan-clip-mlp").unwrap();
+        assert!(wgan.to_json().contains("\"weight_clip\": 0.01"));
+        assert_eq!(ExperimentConfig::from_json_str(&wgan.to_json()).unwrap(), wgan);
     }
 
     #[test]

@@ -49,6 +49,21 @@ pub fn presets() -> Vec<Preset> {
             summary: "DCGAN scaled to 32×32 RGB on noto-emoji-32: colour machine art on 2 CPU cores",
             config: dcgan_emoji32(),
         },
+        Preset {
+            name: "lsgan-dcgan28",
+            summary: "Mao et al. 2017 (LSGAN): the least-squares loss on dcgan28, everything else unchanged",
+            config: with_loss(dcgan28(), "lsgan-dcgan28", LossKind::LeastSquares),
+        },
+        Preset {
+            name: "hinge-dcgan28",
+            summary: "Lim & Ye 2017 / SAGAN: the hinge loss on dcgan28, everything else unchanged",
+            config: with_loss(dcgan28(), "hinge-dcgan28", LossKind::Hinge),
+        },
+        Preset {
+            name: "wgan-clip-mlp",
+            summary: "Arjovsky et al. 2017 (WGAN): mlp-gan's layers as critic, weights clipped to ±0.01, 5 critic steps, RMSprop 5e-5",
+            config: wgan_clip_mlp(),
+        },
     ]
 }
 
@@ -131,6 +146,7 @@ fn net(architecture: Architecture, activation: Activation, batch_norm: bool) -> 
         dropout: DropoutConfig::default(),
         init_std: None,
         input_unit_range: false,
+        weight_clip: None,
     }
 }
 
@@ -293,6 +309,24 @@ fn pytorch_dcgan64() -> ExperimentConfig {
 /// 256 → 1; batch 64.
 fn dcgan_emoji32() -> ExperimentConfig {
     dcgan_pair("dcgan-emoji32", data("noto-emoji-32", 32, 3), [256, 4, 4], &[128, 64], &[64, 128, 256], 64, 3000)
+}
+
+/// `base` with another loss and name: the loss family compared on one architecture.
+fn with_loss(base: ExperimentConfig, name: &str, loss: LossKind) -> ExperimentConfig {
+    ExperimentConfig { name: name.into(), loss, ..base }
+}
+
+/// WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1): RMSprop lr 5e-5, clip c = 0.01,
+/// n_critic = 5, batch 64, on mlp-gan's layers (the critic without dropout, like the paper's).
+fn wgan_clip_mlp() -> ExperimentConfig {
+    let mut c = with_loss(mlp_gan(), "wgan-clip-mlp", LossKind::Wasserstein);
+    let rmsprop = OptimizerConfig::Rmsprop { lr: 5e-5, alpha: 0.99, eps: 1e-8 };
+    c.g_optimizer = rmsprop.clone();
+    c.d_optimizer = rmsprop;
+    c.discriminator.dropout = DropoutConfig::default();
+    c.discriminator.weight_clip = Some(0.01);
+    c.train.d_steps = 5;
+    c
 }
 
 #[cfg(test)]

@@ -51,6 +51,9 @@ impl ExperimentConfig {
         validate_optimizer(&mut r, "g_optimizer", &self.g_optimizer);
         validate_optimizer(&mut r, "d_optimizer", &self.d_optimizer);
         self.validate_train(&mut r);
+        r.check(self.loss != LossKind::Wasserstein || self.discriminator.weight_clip.is_some(), || {
+            "loss \"wasserstein\" needs a Lipschitz critic: set discriminator.weight_clip (0.01 in Arjovsky et al. 2017), got null".into()
+        });
         let h = &self.health;
         r.probability("health.d_fake_floor", h.d_fake_floor);
         r.at_least("health.patience", h.patience as u64, 1);
@@ -100,6 +103,11 @@ impl ExperimentConfig {
         }
         if let Some(std) = net.init_std {
             r.positive(&format!("{name}.init_std"), std);
+        }
+        match (net.weight_clip, is_generator) {
+            (Some(c), true) => r.0.push(format!("generator.weight_clip must be null (it bounds a critic), got {c}")),
+            (Some(c), false) => r.positive("discriminator.weight_clip", c),
+            (None, _) => {}
         }
         match &net.architecture {
             Architecture::Mlp { hidden } => {
@@ -200,6 +208,11 @@ fn validate_optimizer(r: &mut Rules, name: &str, opt: &OptimizerConfig) {
             r.probability(&format!("{name}.adam.beta1"), beta1);
             r.probability(&format!("{name}.adam.beta2"), beta2);
             r.positive(&format!("{name}.adam.eps"), eps);
+        }
+        OptimizerConfig::Rmsprop { lr, alpha, eps } => {
+            r.positive(&format!("{name}.rmsprop.lr"), lr);
+            r.probability(&format!("{name}.rmsprop.alpha"), alpha);
+            r.positive(&format!("{name}.rmsprop.eps"), eps);
         }
     }
 }
@@ -331,6 +344,20 @@ mod tests {
         one_rule(|c| c.train.latent_size = 0, "train.latent_size must be ≥ 1, got 0");
         one_rule(|c| c.generator.init_std = Some(-1.0), "generator.init_std must be a finite number > 0, got -1");
         one_rule(|c| c.generator.input_unit_range = true, "generator.input_unit_range must be false (it maps a discriminator's image input), got true");
+    }
+
+    #[test]
+    fn loss_and_weight_clip_rules_are_checked() {
+        one_rule(
+            |c| c.loss = LossKind::Wasserstein,
+            "loss \"wasserstein\" needs a Lipschitz critic: set discriminator.weight_clip (0.01 in Arjovsky et al. 2017), got null",
+        );
+        one_rule(|c| c.generator.weight_clip = Some(0.01), "generator.weight_clip must be null (it bounds a critic), got 0.01");
+        one_rule(|c| c.discriminator.weight_clip = Some(0.0), "discriminator.weight_clip must be a finite number > 0, got 0");
+        one_rule(
+            |c| c.d_optimizer = OptimizerConfig::Rmsprop { lr: 5e-5, alpha: 1.0, eps: 1e-8 },
+            "d_optimizer.rmsprop.alpha must be in [0, 1), got 1",
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use polars::prelude::*;
 use super::ChunkView;
 use crate::error::{Error, Result};
 use crate::report::{evcxr_html, frame_to_html, Bar, Chart, Series};
-use crate::run::{column, read_metrics, RunTable};
+use crate::run::{column, RunTable};
 
 /// A DataFrame that displays as an HTML table in a notebook (polars has no rich display there).
 #[derive(Debug, Clone)]
@@ -124,9 +124,8 @@ impl RunTable {
         };
         let mut series = Vec::new();
         for (label, path) in self.labels().into_iter().zip(&self.paths) {
-            let metrics = path.join("metrics.parquet");
-            if metrics.is_file() {
-                let rows = read_metrics(&metrics)?;
+            let rows = crate::run::RunDir { path: path.clone() }.metrics()?;
+            if !rows.is_empty() {
                 series.push(Series::new(label, rows.iter().map(|r| (r.step as f64, pick(r))).collect()));
             }
         }

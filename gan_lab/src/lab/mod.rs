@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
-use crate::run::{read_metrics, read_quality, MetricsRow, QualityRow, RunDir};
+use crate::run::{read_quality, MetricsRow, QualityRow, RunDir};
 use protocol::{Command, Event};
 
 /// True when `GAN_LAB_QUICK` is set to anything but `0` or empty: notebooks then shrink every run
@@ -160,7 +160,7 @@ impl Experiment {
 
     /// Every metrics row logged so far (read from the run directory).
     pub fn history(&self) -> Result<Vec<MetricsRow>> {
-        rows_if_present(&self.run.metrics_path(), read_metrics)
+        self.run.metrics()
     }
 
     pub fn run_dir(&self) -> &RunDir {

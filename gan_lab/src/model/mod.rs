@@ -179,11 +179,48 @@ impl<B: Backend> burn::module::ModuleVisitor<B> for Flatten {
     }
 }
 
+struct Materialize;
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
+/// Draws every lazily initialised parameter of `m` now. burn initialises a parameter on its first
+/// use, from the backend RNG as it is then: whoever builds a model under a seed calls this before
+/// releasing [`backend_rng_lock`], so the weights depend on that seed alone and not on what else
+/// drew from the RNG first.
+pub fn materialize<B: Backend, M: Module<B>>(m: &M) {
+    m.visit(&mut Materialize);
+}
+
 /// Every float parameter of a module, in visiting order (for exact comparisons in tests).
 pub fn flat_parameters<B: Backend, M: Module<B>>(m: &M) -> Vec<f32> {
     let mut v = Flatten(Vec::new());
     m.visit(&mut v);
     v.0
+}
+
+/// Clamps each trainable float parameter to [−c, c], leaving running statistics alone (they are
+/// not trainable): PyTorch's `for p in D.parameters(): p.data.clamp_(-c, c)`, WGAN's critic bound.
+struct ClampTrainable(f64);
+
+impl<B: burn::tensor::backend::AutodiffBackend> burn::module::ModuleMapper<B> for ClampTrainable {
+    fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<B, D>>) -> burn::module::Param<Tensor<B, D>> {
+        let c = self.0;
+        param.map(|t| {
+            if !t.is_require_grad() {
+                return t;
+            }
+            Tensor::from_inner(t.inner().clamp(-c, c)).require_grad()
+        })
+    }
+}
+
+/// `m` with every trainable weight clamped to [−c, c] (see [`ClampTrainable`]).
+pub fn clip_weights<B: burn::tensor::backend::AutodiffBackend, M: Module<B>>(m: M, c: f64) -> M {
+    m.map(&mut ClampTrainable(c))
 }
 
 /// Number of trainable scalars in a module.
@@ -224,6 +261,27 @@ mod tests {
             let v = g.forward(z).into_data().to_vec::<f32>().unwrap();
             assert!(v.iter().all(|x| (-1.0..=1.0).contains(x)), "{name}");
         }
+    }
+
+    #[test]
+    fn weight_clipping_bounds_the_weights_but_not_the_running_statistics() {
+        type A = burn::backend::Autodiff<Flex>;
+        let device = Default::default();
+        let cfg = crate::config::preset("dcgan28").unwrap();
+        let d = Discriminator::<A>::new(&cfg, &device);
+        // a training-mode forward pass moves BatchNorm's running variance away from 1
+        let x = Tensor::<A, 4>::random([4, 1, 28, 28], burn::tensor::Distribution::Normal(0.0, 3.0), &device);
+        let _ = d.forward(x);
+        let running_var = |d: &Discriminator<A>| d.convs[1].norm.as_ref().unwrap().running_var.value().into_data().to_vec::<f32>().unwrap();
+        let before = running_var(&d);
+        let clipped = clip_weights(d, 0.01);
+        assert_eq!(running_var(&clipped), before, "running statistics are not weights");
+        assert!(before.iter().any(|v| v.abs() > 0.01));
+        let w = clipped.convs[0].conv.weight.val().into_data().to_vec::<f32>().unwrap();
+        assert!(w.iter().all(|v| v.abs() <= 0.01) && w.iter().any(|v| v.abs() == 0.01), "weights clamped to ±0.01");
+        let gamma = clipped.convs[1].norm.as_ref().unwrap().gamma.val().into_data().to_vec::<f32>().unwrap();
+        assert!(gamma.iter().all(|&v| v == 0.01), "BatchNorm's scale is a weight (≈ 1 → 0.01)");
+        assert!(clipped.convs[0].conv.weight.val().is_require_grad(), "still trainable");
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! `metrics.parquet`: one row per logged step.
+//! The training log: one [`MetricsRow`] per logged step. `metrics.parquet` holds the rows up to
+//! the last checkpoint; the rows logged since are appended, one line each, to
+//! `metrics-journal.tsv` (O(1) per row), which the next checkpoint compacts into the parquet file.
+//! [`super::RunDir::metrics`] reads both.
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -67,6 +70,52 @@ pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
     write_parquet(path, metrics_frame(rows)?)
 }
 
+fn row_from_fields(step: u64, f: [f64; 13], alarms: String) -> MetricsRow {
+    let [epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity] = f;
+    MetricsRow { step, epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity, alarms }
+}
+
+/// Appends `row` to the journal at `path` as one tab-separated line: step, the 13 numbers of
+/// [`F64_COLUMNS`] in Rust's shortest round-trip form (so NaN and ±inf survive), the alarms.
+pub fn append_metrics_journal(path: &Path, row: &MetricsRow) -> Result<()> {
+    use std::io::Write;
+    let mut line = row.step.to_string();
+    for v in f64_fields(row) {
+        line.push('\t');
+        line.push_str(&format!("{v:?}"));
+    }
+    line.push('\t');
+    line.push_str(&row.alarms);
+    line.push('\n');
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(line.as_bytes()).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a journal written by [`append_metrics_journal`]. A last line without its newline (a
+/// process killed while writing it) is dropped; any other malformed line is an error naming it.
+pub fn read_metrics_journal(path: &Path) -> Result<Vec<MetricsRow>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => return Ok(Vec::new()),
+    };
+    let mut rows = Vec::new();
+    for (i, line) in complete.split('\n').enumerate() {
+        let bad = || Error::bad_file(path, format!("line {} is not a metrics row: '{line}'", i + 1));
+        let parts: Vec<&str> = line.split('\t').collect();
+        if parts.len() != 2 + F64_COLUMNS.len() {
+            return Err(bad());
+        }
+        let step = parts[0].parse().map_err(|_| bad())?;
+        let mut f = [0.0; 13];
+        for (slot, text) in f.iter_mut().zip(&parts[1..14]) {
+            *slot = text.parse().map_err(|_| bad())?;
+        }
+        rows.push(row_from_fields(step, f, parts[14].to_string()));
+    }
+    Ok(rows)
+}
+
 /// Reads `metrics.parquet` back into rows.
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
     let bad = |e: PolarsError| Error::bad_file(path, format!("not a readable metrics table ({e})"));
@@ -77,24 +126,10 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
         cols.push(df.column(name).and_then(|c| c.f64().cloned()).map_err(bad)?);
     }
     let alarms = df.column("alarms").and_then(|c| c.str().cloned()).map_err(bad)?;
-    let get = |c: usize, i: usize| cols[c].get(i).unwrap_or(f64::NAN);
     Ok((0..df.height())
-        .map(|i| MetricsRow {
-            step: steps.get(i).unwrap_or(0),
-            epoch: get(0, i),
-            d_loss: get(1, i),
-            g_loss: get(2, i),
-            d_real: get(3, i),
-            d_fake: get(4, i),
-            lr_g: get(5, i),
-            lr_d: get(6, i),
-            steps_per_s: get(7, i),
-            images_per_s: get(8, i),
-            train_s: get(9, i),
-            wall_unix: get(10, i),
-            g_update: get(11, i),
-            diversity: get(12, i),
-            alarms: alarms.get(i).unwrap_or("").to_string(),
+        .map(|i| {
+            let f = std::array::from_fn(|c| cols[c].get(i).unwrap_or(f64::NAN));
+            row_from_fields(steps.get(i).unwrap_or(0), f, alarms.get(i).unwrap_or("").to_string())
         })
         .collect())
 }
@@ -142,10 +177,10 @@ pub fn compare_losses(a: &[MetricsRow], b: &[MetricsRow], steps: usize) -> Vec<S
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(step: u64) -> MetricsRow {
+    pub(crate) fn row(step: u64) -> MetricsRow {
         MetricsRow {
             step,
             epoch: step as f64 / 100.0,
@@ -172,6 +207,28 @@ mod tests {
         let rows: Vec<MetricsRow> = [50, 100, 150].into_iter().map(row).collect();
         write_metrics(&dir.join("metrics.parquet"), &rows).unwrap();
         assert_eq!(read_metrics(&dir.join("metrics.parquet")).unwrap(), rows);
+    }
+
+    #[test]
+    fn journal_rows_round_trip_exactly_and_a_torn_last_line_is_dropped() {
+        let dir = crate::test_scratch_dir("metrics_journal");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("metrics-journal.tsv");
+        let mut rows: Vec<MetricsRow> = [50, 100, 150].into_iter().map(row).collect();
+        rows[0].g_update = f64::NAN;
+        rows[1].d_loss = f64::INFINITY;
+        rows[2].epoch = 0.1 + 0.2; // not a short decimal
+        for r in &rows {
+            append_metrics_journal(&path, r).unwrap();
+        }
+        let back = read_metrics_journal(&path).unwrap();
+        assert!(back[0].g_update.is_nan());
+        assert_eq!(back[1..], rows[1..]);
+        std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| std::io::Write::write_all(&mut f, b"200\t0.5")).unwrap();
+        assert_eq!(read_metrics_journal(&path).unwrap().len(), 3, "the torn line is not a row");
+        std::fs::write(&path, "50\tx\n").unwrap();
+        let err = read_metrics_journal(&path).unwrap_err().to_string();
+        assert!(err.contains("metrics-journal.tsv") && err.contains("line 1"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! runs/<YYYYMMDD-HHMMSS>-<name>-<id>/
 //!   config.json        the ExperimentConfig (written when the folder is set up)
 //!   platform.json      where it ran (CPU, cores, backend, device, version, commit, price)
-//!   metrics.parquet    one row per logged step
+//!   metrics.parquet    one row per logged step, up to the last checkpoint
+//!   metrics-journal.tsv  the rows logged since (appended; compacted into metrics.parquet)
 //!   samples/step-NNNNNNN.png   fixed-noise sample grids
 //!   checkpoints/step-NNNNNNN-{generator,discriminator}.mpk
 //!   summary.json       final numbers (written when a training call ends)
@@ -16,7 +17,9 @@ mod metrics;
 mod quality;
 mod table;
 
-pub use metrics::{compare_losses, read_metrics, worst_of, write_metrics, MetricsRow, StepAgreement, AGREEMENT_FIELDS};
+pub use metrics::{
+    append_metrics_journal, compare_losses, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement, AGREEMENT_FIELDS,
+};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
 pub use table::{column, RunTable};
@@ -243,6 +246,32 @@ impl RunDir {
     pub fn metrics_path(&self) -> PathBuf {
         self.path.join("metrics.parquet")
     }
+    /// Rows logged since metrics.parquet was last written (see `run::metrics`).
+    pub fn metrics_journal_path(&self) -> PathBuf {
+        self.path.join("metrics-journal.tsv")
+    }
+
+    /// Every metrics row logged so far: metrics.parquet, then the journal's rows after its last
+    /// step. Empty when neither file exists yet.
+    pub fn metrics(&self) -> Result<Vec<MetricsRow>> {
+        let mut rows = if self.metrics_path().is_file() { read_metrics(&self.metrics_path())? } else { Vec::new() };
+        if self.metrics_journal_path().is_file() {
+            let last = rows.last().map(|r| r.step);
+            rows.extend(read_metrics_journal(&self.metrics_journal_path())?.into_iter().filter(|r| last.is_none_or(|s| r.step > s)));
+        }
+        Ok(rows)
+    }
+
+    /// Writes `rows` as metrics.parquet and empties the journal (a crash between the two leaves
+    /// journal rows the parquet file already holds, which [`RunDir::metrics`] skips).
+    pub fn compact_metrics(&self, rows: &[MetricsRow]) -> Result<()> {
+        write_metrics(&self.metrics_path(), rows)?;
+        match std::fs::remove_file(self.metrics_journal_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(self.metrics_journal_path(), e)),
+            _ => Ok(()),
+        }
+    }
+
     pub fn quality_path(&self) -> PathBuf {
         self.path.join("quality.parquet")
     }
@@ -366,6 +395,25 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runs_metrics_are_the_parquet_rows_then_the_journal_rows_after_them() {
+        use metrics::tests::row;
+        let run = RunDir { path: crate::test_scratch_dir("run_metrics") };
+        std::fs::create_dir_all(&run.path).unwrap();
+        assert!(run.metrics().unwrap().is_empty(), "nothing logged yet");
+        for step in [5, 10] {
+            append_metrics_journal(&run.metrics_journal_path(), &row(step)).unwrap();
+        }
+        assert_eq!(run.metrics().unwrap(), vec![row(5), row(10)], "journal only (no checkpoint yet)");
+        run.compact_metrics(&[row(5), row(10)]).unwrap();
+        assert!(!run.metrics_journal_path().exists());
+        append_metrics_journal(&run.metrics_journal_path(), &row(15)).unwrap();
+        assert_eq!(run.metrics().unwrap(), vec![row(5), row(10), row(15)]);
+        // killed between writing the parquet file and removing the journal: no row twice
+        write_metrics(&run.metrics_path(), &[row(5), row(10), row(15)]).unwrap();
+        assert_eq!(run.metrics().unwrap(), vec![row(5), row(10), row(15)]);
+    }
 
     #[test]
     fn a_diverged_runs_summary_reads_back_with_nan() {

@@ -39,6 +39,7 @@ struct Columns {
     dataset: Vec<String>,
     architecture: Vec<String>,
     optimizer: Vec<String>,
+    loss: Vec<String>,
     batch: Vec<u64>,
     backend: Vec<Option<String>>,
     threads: Vec<Option<u64>>,
@@ -77,6 +78,7 @@ fn optimizer(cfg: &ExperimentConfig) -> String {
     let name = |o: &OptimizerConfig| match o {
         OptimizerConfig::Sgd { .. } => "sgd",
         OptimizerConfig::Adam { .. } => "adam",
+        OptimizerConfig::Rmsprop { .. } => "rmsprop",
     };
     format!("{}/{}", name(&cfg.g_optimizer), name(&cfg.d_optimizer))
 }
@@ -101,6 +103,7 @@ impl Columns {
         self.dataset.push(cfg.data.dataset.clone());
         self.architecture.push(architecture(cfg));
         self.optimizer.push(optimizer(cfg));
+        self.loss.push(cfg.loss.name().to_string());
         self.batch.push(cfg.train.batch_size as u64);
         self.backend.push(platform.as_ref().map(|p| p.backend.clone()));
         self.threads.push(platform.as_ref().map(|p| p.threads as u64));
@@ -134,6 +137,7 @@ impl Columns {
             c("dataset", Column::new("".into(), self.dataset)),
             c("architecture", Column::new("".into(), self.architecture)),
             c("optimizer", Column::new("".into(), self.optimizer)),
+            c("loss", Column::new("".into(), self.loss)),
             c("batch", Column::new("".into(), self.batch)),
             c("backend", Column::new("".into(), self.backend)),
             c("threads", Column::new("".into(), self.threads)),
@@ -235,8 +239,8 @@ impl RunTable {
     /// The columns worth reading in a terminal, floats rounded to 4 decimals (the full frame keeps
     /// every column and full precision).
     pub fn compact(&self) -> Result<DataFrame> {
-        const KEEP: [&str; 18] = [
-            "run", "config", "dataset", "architecture", "optimizer", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
+        const KEEP: [&str; 19] = [
+            "run", "config", "dataset", "architecture", "optimizer", "loss", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
             "cost_usd", "fld", "quality_protocol", "status",
         ];
         let mut columns = Vec::new();

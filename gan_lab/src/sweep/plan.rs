@@ -56,12 +56,13 @@ fn default_backends() -> Vec<String> {
 }
 
 /// Axis names that change more than one field, with what they do.
-pub const SHORTCUTS: [(&str, &str); 7] = [
+pub const SHORTCUTS: [(&str, &str); 8] = [
     ("activation", "hidden activation of both networks: \"relu\", \"leaky_relu\" (α 0.2) or a full activation object"),
     ("batch_norm", "BatchNorm in both networks: true or false"),
     ("optimizer", "optimiser of both networks: \"adam\" (2e-4, β1 0.5), \"sgd\" (0.05, momentum 0.5) or a full optimiser object"),
     ("lr", "learning rate of both optimisers (applied after \"optimizer\")"),
     ("dropout", "dropout after the discriminator's hidden layers"),
+    ("loss", "adversarial loss: \"non_saturating_bce\", \"minimax_bce\", \"least_squares\", \"hinge\" or \"wasserstein\" (which also clips D's weights to ±0.01 unless the base sets a clip)"),
     ("batch_size", "train.batch_size"),
     ("dataset", "data.dataset"),
 ];
@@ -205,6 +206,14 @@ fn apply_axis(cfg: &mut Value, axis: &str, value: &Value) -> std::result::Result
         }
         "lr" => set_in_optimizers(cfg, "lr", value),
         "dropout" => set_path(cfg, "discriminator.dropout.hidden", value.clone()),
+        "loss" => {
+            set_path(cfg, "loss", value.clone())?;
+            if value.as_str() == Some("wasserstein") {
+                let Some(Value::Object(d)) = cfg.get_mut("discriminator") else { return Err("'discriminator' is not an object".into()) };
+                d.entry("weight_clip").or_insert(serde_json::json!(0.01));
+            }
+            Ok(())
+        }
         "batch_size" => set_path(cfg, "train.batch_size", value.clone()),
         "dataset" => set_path(cfg, "data.dataset", value.clone()),
         path => set_path(cfg, path, value.clone()),
@@ -381,6 +390,7 @@ impl SweepPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LossKind;
 
     fn plan(json: &str) -> SweepPlan {
         serde_json::from_str(json).unwrap()
@@ -425,6 +435,19 @@ mod tests {
         // A changed setting is a different configuration: new ids.
         let c = plan(&ABLATION.replace("512", "1024")).expand().unwrap();
         assert!(ids(&a).is_disjoint(&ids(&c)));
+    }
+
+    #[test]
+    fn the_loss_axis_sets_the_loss_and_gives_wasserstein_its_clip() {
+        let runs = plan(r#"{"name": "losses", "base": "dcgan28", "axes": {"loss": ["non_saturating_bce", "hinge", "wasserstein"]}, "seeds": [0], "steps": 5}"#)
+            .expand()
+            .unwrap();
+        let by_loss = |l: LossKind| runs.iter().find(|r| r.config.loss == l).unwrap_or_else(|| panic!("no {l:?} run"));
+        assert_eq!(by_loss(LossKind::Hinge).config.discriminator.weight_clip, None);
+        assert_eq!(by_loss(LossKind::Wasserstein).config.discriminator.weight_clip, Some(0.01));
+        assert_eq!(by_loss(LossKind::Wasserstein).config.name, "losses-wasserstein");
+        let kept = plan(r#"{"name": "w", "base": "wgan-clip-mlp", "axes": {"loss": ["wasserstein"]}, "seeds": [0], "steps": 5}"#).expand().unwrap();
+        assert_eq!(kept[0].config.discriminator.weight_clip, Some(0.01));
     }
 
     #[test]

@@ -10,14 +10,12 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
-use burn::optim::Optimizer;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::Session;
+use super::{Session, TrainerRecords, TrainerState};
 use crate::config::ExperimentConfig;
 use crate::data::DataCursor;
 use crate::error::{Error, Result};
@@ -88,23 +86,25 @@ impl<B: AutodiffBackend> Session<B> {
     /// Writes a full checkpoint for the current step (once per step).
     pub(super) fn save_checkpoint(&mut self) -> Result<Option<PathBuf>> {
         let Some(run) = self.run.clone() else { return Ok(None) };
-        if let Some((step, path)) = &self.last_checkpoint {
-            if *step == self.step {
+        let step = self.step();
+        if let Some((last, path)) = &self.last_checkpoint {
+            if *last == step {
                 return Ok(Some(path.clone()));
             }
         }
-        let final_dir = run.checkpoint_dir(self.step);
-        let tmp = run.path.join("checkpoints").join(format!(".tmp-step-{:07}-{}", self.step, std::process::id()));
+        let final_dir = run.checkpoint_dir(step);
+        let tmp = run.path.join("checkpoints").join(format!(".tmp-step-{step:07}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let rec = recorder();
         let save = |what: &str, result: std::result::Result<(), burn::record::RecorderError>| {
             result.map_err(|e| recorder_error(&tmp, &format!("saving the {what} failed"), e))
         };
-        save("generator", self.generator().clone().save_file(tmp.join("generator"), &rec))?;
-        save("discriminator", self.discriminator().clone().save_file(tmp.join("discriminator"), &rec))?;
-        save("generator optimiser", Recorder::<B>::record(&rec, self.g_opt.to_record(), tmp.join("g_optim")))?;
-        save("discriminator optimiser", Recorder::<B>::record(&rec, self.d_opt.to_record(), tmp.join("d_optim")))?;
+        let records = self.trainer.records();
+        save("generator", Recorder::<B>::record(&rec, records.generator, tmp.join("generator")))?;
+        save("discriminator", Recorder::<B>::record(&rec, records.discriminator, tmp.join("discriminator")))?;
+        save("generator optimiser", Recorder::<B>::record(&rec, records.g_optim, tmp.join("g_optim")))?;
+        save("discriminator optimiser", Recorder::<B>::record(&rec, records.d_optim, tmp.join("d_optim")))?;
         write_metrics(&tmp.join("metrics.parquet"), &self.history)?;
         let sums = match &self.stats_acc {
             Some(acc) => Some(acc.clone().into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading statistics: {e:?}")))?),
@@ -112,33 +112,33 @@ impl<B: AutodiffBackend> Session<B> {
         };
         if let Some(bad) = sums.as_ref().filter(|s| s.iter().any(|v| !v.is_finite())) {
             let _ = std::fs::remove_dir_all(&tmp);
-            return Err(Error::Diverged {
-                step: self.step,
-                what: format!("non-finite loss sums {bad:?} since the last log; the last good checkpoint is kept"),
-            });
+            return Err(Error::Diverged { step, what: format!("non-finite loss sums {bad:?} since the last log; the last good checkpoint is kept") });
         }
+        let t = self.trainer.state();
+        let cfg = self.config();
         let state = TrainState {
             format: CHECKPOINT_FORMAT,
-            step: self.step,
-            g_updates: self.g_updates,
-            d_updates: self.d_updates,
-            cursor: self.batcher.cursor,
-            noise_rng: self.noise_rng.clone(),
-            fixed_noise_bits: self.fixed_noise.iter().map(|v| v.to_bits()).collect(),
+            step: t.step,
+            g_updates: t.g_updates,
+            d_updates: t.d_updates,
+            cursor: t.cursor,
+            noise_rng: t.noise_rng,
+            fixed_noise_bits: t.fixed_noise.iter().map(|v| v.to_bits()).collect(),
             interval_steps: self.interval.steps,
             interval_seconds: self.interval.seconds,
             interval_sums_bits: sums.map(|s| s.iter().map(|v| v.to_bits()).collect()),
             train_seconds: self.train_seconds,
-            config_hash: self.cfg.hash(),
-            config: self.cfg.clone(),
+            config_hash: cfg.hash(),
+            config: cfg.clone(),
         };
         for f in ["generator.mpk", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk"] {
             sync_file(&tmp.join(f))?;
         }
         write_json(&tmp.join("state.json"), &state)?;
         std::fs::rename(&tmp, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
-        self.last_checkpoint = Some((self.step, final_dir.clone()));
-        run.prune_checkpoints(self.cfg.train.keep_checkpoints)?;
+        self.last_checkpoint = Some((step, final_dir.clone()));
+        run.compact_metrics(&self.history)?;
+        run.prune_checkpoints(self.config().train.keep_checkpoints)?;
         Ok(Some(final_dir))
     }
 
@@ -151,47 +151,45 @@ impl<B: AutodiffBackend> Session<B> {
         }
         // Compare the configurations themselves: the stored hash also changes when a later version
         // adds a field with a default, which is not a change of configuration.
-        if state.config != self.cfg {
+        if &state.config != self.config() {
             let a = serde_json::to_value(&state.config).expect("config serialises");
-            let b = serde_json::to_value(&self.cfg).expect("config serialises");
+            let b = serde_json::to_value(self.config()).expect("config serialises");
             return Err(Error::bad_file(
                 dir,
-                format!(
-                    "this checkpoint belongs to another configuration; changed fields: {}",
-                    changed_fields(&a, &b).join(", ")
-                ),
+                format!("this checkpoint belongs to another configuration; changed fields: {}", changed_fields(&a, &b).join(", ")),
             ));
         }
         let rec = recorder();
-        let device = self.device.clone();
+        let device = self.trainer.device().clone();
         let path = |f: &str| dir.join(f);
-        let g = self.g.take().expect("generator present").load_file(path("generator.mpk"), &rec, &device);
-        let g = g.map_err(|e| recorder_error(&path("generator.mpk"), "not a readable generator checkpoint", e))?;
-        self.g = Some(g);
-        let d = self.d.take().expect("discriminator present").load_file(path("discriminator.mpk"), &rec, &device);
-        let d = d.map_err(|e| recorder_error(&path("discriminator.mpk"), "not a readable discriminator checkpoint", e))?;
-        self.d = Some(d);
-        let g_rec = Recorder::<B>::load(&rec, path("g_optim.mpk"), &device)
-            .map_err(|e| recorder_error(&path("g_optim.mpk"), "not a readable optimiser state", e))?;
-        self.g_opt = super::NetOptimizer::from(self.g_rule.clone()).load_record(g_rec);
-        let d_rec = Recorder::<B>::load(&rec, path("d_optim.mpk"), &device)
-            .map_err(|e| recorder_error(&path("d_optim.mpk"), "not a readable optimiser state", e))?;
-        self.d_opt = super::NetOptimizer::from(self.d_rule.clone()).load_record(d_rec);
+        let records = TrainerRecords {
+            generator: Recorder::<B>::load(&rec, path("generator.mpk"), &device)
+                .map_err(|e| recorder_error(&path("generator.mpk"), "not a readable generator checkpoint", e))?,
+            discriminator: Recorder::<B>::load(&rec, path("discriminator.mpk"), &device)
+                .map_err(|e| recorder_error(&path("discriminator.mpk"), "not a readable discriminator checkpoint", e))?,
+            g_optim: Recorder::<B>::load(&rec, path("g_optim.mpk"), &device)
+                .map_err(|e| recorder_error(&path("g_optim.mpk"), "not a readable optimiser state", e))?,
+            d_optim: Recorder::<B>::load(&rec, path("d_optim.mpk"), &device)
+                .map_err(|e| recorder_error(&path("d_optim.mpk"), "not a readable optimiser state", e))?,
+        };
         self.history = read_metrics(&path("metrics.parquet"))?;
-        self.step = state.step;
-        self.g_updates = state.g_updates;
-        self.d_updates = state.d_updates;
-        self.batcher = crate::data::Batcher::new(self.split.train.clone(), super::seed_mix(self.cfg.seed, 2), state.cursor);
-        self.noise_rng = state.noise_rng;
-        self.fixed_noise = state.fixed_noise_bits.iter().map(|&b| f32::from_bits(b)).collect();
+        let trainer_state = TrainerState {
+            step: state.step,
+            g_updates: state.g_updates,
+            d_updates: state.d_updates,
+            cursor: state.cursor,
+            noise_rng: state.noise_rng,
+            fixed_noise: state.fixed_noise_bits.iter().map(|&b| f32::from_bits(b)).collect(),
+        };
+        self.trainer.restore(trainer_state, records);
         self.interval = super::Interval { steps: state.interval_steps, seconds: state.interval_seconds };
         self.stats_acc = state.interval_sums_bits.map(|bits| {
             let v: Vec<f32> = bits.iter().map(|&b| f32::from_bits(b)).collect();
             burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, [4]), &device)
         });
         self.train_seconds = state.train_seconds;
-        self.last_checkpoint = Some((self.step, dir.to_path_buf()));
-        self.last_sample = self.run.as_ref().map(|r| r.sample_path(self.step)).filter(|p| p.is_file());
+        self.last_checkpoint = Some((state.step, dir.to_path_buf()));
+        self.last_sample = self.run.as_ref().map(|r| r.sample_path(state.step)).filter(|p| p.is_file());
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! The lab's optimiser: SGD with classical momentum (pylearn2's form, so Goodfellow 2014's schedule
-//! is exact) and Adam (PyTorch's form), as one burn `SimpleOptimizer` so both networks have the
-//! same optimiser type whatever the configuration says.
+//! is exact), Adam and RMSprop (PyTorch's forms), as one burn `SimpleOptimizer` so both networks
+//! have the same optimiser type whatever the configuration says.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,9 +19,10 @@ use crate::config::OptimizerConfig;
 pub enum LabOptim {
     Sgd { momentum: Arc<AtomicU64> },
     Adam { beta1: f64, beta2: f64, eps: f64 },
+    Rmsprop { alpha: f64, eps: f64 },
 }
 
-/// Per-parameter state: SGD velocity, or Adam's moments and step count.
+/// Per-parameter state: SGD velocity, Adam's moments and step count, or RMSprop's mean square.
 #[derive(Record, Clone)]
 pub struct LabOptimState<B: Backend, const D: usize> {
     pub time: usize,
@@ -35,6 +36,7 @@ impl LabOptim {
         match *cfg {
             OptimizerConfig::Sgd { momentum, .. } => LabOptim::Sgd { momentum: Arc::new(AtomicU64::new(momentum.to_bits())) },
             OptimizerConfig::Adam { beta1, beta2, eps, .. } => LabOptim::Adam { beta1, beta2, eps },
+            OptimizerConfig::Rmsprop { alpha, eps, .. } => LabOptim::Rmsprop { alpha, eps },
         }
     }
 
@@ -49,7 +51,7 @@ impl LabOptim {
     pub fn momentum(&self) -> Option<f64> {
         match self {
             LabOptim::Sgd { momentum } => Some(f64::from_bits(momentum.load(Ordering::Relaxed))),
-            LabOptim::Adam { .. } => None,
+            LabOptim::Adam { .. } | LabOptim::Rmsprop { .. } => None,
         }
     }
 }
@@ -84,6 +86,10 @@ impl<B: Backend> SimpleOptimizer<B> for LabOptim {
                     Err((tensor, grad, m, v)) => adam_ops(c, tensor, grad, m, v),
                 };
                 (tensor, Some(LabOptimState { time, first: m, second: Some(v) }))
+            }
+            &LabOptim::Rmsprop { alpha, eps } => {
+                let (tensor, square) = rmsprop_ops(alpha, eps, lr, tensor, grad, state.map(|s| s.first));
+                (tensor, Some(LabOptimState { time: 1, first: square, second: None }))
             }
         }
     }
@@ -139,6 +145,18 @@ fn sgd_ops<B: Backend, const D: usize>(mu: f64, lr: f64, w: Tensor<B, D>, g: Ten
     (w.add(velocity.clone()), velocity)
 }
 
+/// RMSprop with tensor operations (PyTorch's order): v ← α·v + (1 − α)·g², w ← w − lr·g / (√v + ε).
+/// Returns (w, v).
+fn rmsprop_ops<B: Backend, const D: usize>(alpha: f64, eps: f64, lr: f64, w: Tensor<B, D>, g: Tensor<B, D>, square: Option<Tensor<B, D>>) -> (Tensor<B, D>, Tensor<B, D>) {
+    let g2 = g.clone().mul(g.clone()).mul_scalar((1.0 - alpha) as f32);
+    let square = match square {
+        Some(v) => v.mul_scalar(alpha as f32).add(g2),
+        None => g2,
+    };
+    let update = g.div(square.clone().sqrt().add_scalar(eps as f32)).mul_scalar(lr as f32);
+    (w.sub(update), square)
+}
+
 /// A network's optimiser: burn's adaptor around [`LabOptim`].
 pub type NetOptimizer<M, B> = OptimizerAdaptor<LabOptim, M, B>;
 
@@ -180,6 +198,12 @@ mod tests {
         assert!((w[0] - 0.975).abs() < 1e-6 && (w[1] - -2.135).abs() < 1e-6, "{w:?}");
         opt.set_momentum(0.7);
         assert_eq!(opt.momentum(), Some(0.7));
+    }
+
+    #[test]
+    fn rmsprop_matches_the_pytorch_reference_after_three_steps() {
+        let w = run(&LabOptim::Rmsprop { alpha: 0.99, eps: 1e-8 }, 0.01, &GRADS);
+        assert!((w[0] - 0.942_572_7).abs() < 1e-5 && (w[1] - -1.994_026_9).abs() < 1e-5, "{w:?}");
     }
 
     fn random(n: usize, seed: u64) -> Tensor<Flex, 1> {

@@ -4,14 +4,10 @@
 
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Tensor, TensorData};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{noise, seed_mix, Session};
+use super::{seed_mix, Session};
 use crate::error::{Error, Result};
 use crate::metrics::evaluate::{image_features, real_indices, score, MIN_EVAL_SAMPLES, NN_TRAIN_ROWS};
 use crate::metrics::features::{FeatureExtractor, FEATURE_LAYER};
@@ -37,7 +33,7 @@ pub(super) struct RealFeatures {
 impl<B: AutodiffBackend> Session<B> {
     fn extractor(&mut self) -> Result<&FeatureExtractor> {
         if self.extractor.is_none() {
-            self.extractor = Some(FeatureExtractor::load(&self.cfg.data.dataset)?);
+            self.extractor = Some(FeatureExtractor::load(&self.config().data.dataset)?);
         }
         Ok(self.extractor.as_ref().expect("just loaded"))
     }
@@ -45,41 +41,31 @@ impl<B: AutodiffBackend> Session<B> {
     /// `n` generated samples from the fixed evaluation noise (the same at every evaluation),
     /// generator in evaluation mode; CHW in [-1, 1].
     pub fn generate(&self, n: usize) -> Result<Vec<f32>> {
-        let g = self.generator().valid();
-        let latent = self.cfg.train.latent_size;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed_mix(self.cfg.seed, 4));
-        let mut out = Vec::new();
-        for start in (0..n).step_by(250) {
-            let b = (n - start).min(250);
-            let z = noise(&mut rng, b, latent, self.cfg.train.latent_distribution);
-            let z = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(z, [b, latent]), &self.device);
-            out.extend(g.forward(z).into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading samples: {e:?}")))?);
-        }
-        Ok(out)
+        self.trainer.generate(n)
     }
 
     /// Evaluates the current generator on `n` samples against `n` real images (see
     /// `metrics::evaluate::real_indices`) and returns the row (not recorded).
     pub fn evaluate(&mut self, n: usize) -> Result<QualityRow> {
         let started = Instant::now();
-        let n_avail = self.data.len();
-        let n = n.min(n_avail);
+        let n = n.min(self.trainer.dataset().len());
         if n < MIN_EVAL_SAMPLES {
-            return Err(Error::Dataset { dataset: self.cfg.data.dataset.clone(), message: format!("evaluation needs ≥ {MIN_EVAL_SAMPLES} real images, has {n}") });
+            return Err(Error::Dataset { dataset: self.config().data.dataset.clone(), message: format!("evaluation needs ≥ {MIN_EVAL_SAMPLES} real images, has {n}") });
         }
         self.extractor()?;
         if self.real_features.as_ref().is_none_or(|r| r.n != n) {
             let fx = self.extractor.as_ref().expect("loaded");
-            let (idx, split) = real_indices(&self.data, &self.split, n);
-            let (real, _) = image_features(fx, &self.data, &idx)?;
-            let train_idx: Vec<usize> = self.split.train.iter().copied().take(NN_TRAIN_ROWS).collect();
-            let (train, _) = image_features(fx, &self.data, &train_idx)?;
-            let (heldout, _) = image_features(fx, &self.data, &self.split.holdout)?;
-            self.real_features = Some(RealFeatures { n: idx.len(), split, real, train, heldout });
+            let (data, split) = (self.trainer.dataset(), self.trainer.split());
+            let (idx, which) = real_indices(data, split, n);
+            let (real, _) = image_features(fx, data, &idx)?;
+            let train_idx: Vec<usize> = split.train.iter().copied().take(NN_TRAIN_ROWS).collect();
+            let (train, _) = image_features(fx, data, &train_idx)?;
+            let (heldout, _) = image_features(fx, data, &split.holdout)?;
+            self.real_features = Some(RealFeatures { n: idx.len(), split: which, real, train, heldout });
         }
         let fake_pixels = self.generate(n)?;
         let fx = self.extractor.as_ref().expect("loaded");
-        let (fake, pred) = fx.extract(&fake_pixels, n, self.cfg.image_shape())?;
+        let (fake, pred) = fx.extract(&fake_pixels, n, self.config().image_shape())?;
         let r = self.real_features.as_ref().expect("computed");
         let protocol = Protocol {
             extractor: fx.name(),
@@ -87,10 +73,10 @@ impl<B: AutodiffBackend> Session<B> {
             n_real: r.n,
             n_fake: n,
             real_split: r.split.into(),
-            seed: seed_mix(self.cfg.seed, 4),
+            seed: seed_mix(self.config().seed, 4),
         };
         let heldout = if r.heldout.is_empty() { &r.real } else { &r.heldout };
-        Ok(score(self.step, &r.real, &fake, &pred, fx.card.classes, &r.train, heldout, protocol, started))
+        Ok(score(self.step(), &r.real, &fake, &pred, fx.card.classes, &r.train, heldout, protocol, started))
     }
 
     /// Every quality row recorded so far.
@@ -101,9 +87,9 @@ impl<B: AutodiffBackend> Session<B> {
     /// After a checkpoint: evaluate, record the row in quality.parquet, keep the best generator.
     /// A dataset without a feature network turns evaluation off with one message.
     pub(super) fn evaluate_checkpoint(&mut self) -> Result<()> {
-        let n = self.cfg.train.eval_samples;
+        let n = self.config().train.eval_samples;
         let Some(run) = self.run.clone() else { return Ok(()) };
-        if n == 0 || self.eval_off || self.quality.last().is_some_and(|q| q.step == self.step) {
+        if n == 0 || self.eval_off || self.quality.last().is_some_and(|q| q.step == self.step()) {
             return Ok(());
         }
         let row = match self.evaluate(n) {
@@ -128,10 +114,10 @@ impl<B: AutodiffBackend> Session<B> {
         if row.fld.is_finite() && (best.as_ref().is_none_or(|b| row.fld < b.fld) || !same_protocol) {
             let dir = run.path.join("checkpoints").join("best");
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let src = run.checkpoint_dir(self.step).join("generator.mpk");
+            let src = run.checkpoint_dir(self.step()).join("generator.mpk");
             let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
             write_atomic(&dir.join("generator.mpk"), &bytes)?;
-            write_json(&run.best_path(), &BestRecord { step: self.step, fld: row.fld, protocol: row.protocol })?;
+            write_json(&run.best_path(), &BestRecord { step: self.step(), fld: row.fld, protocol: row.protocol })?;
         }
         Ok(())
     }
@@ -140,7 +126,7 @@ impl<B: AutodiffBackend> Session<B> {
     pub(super) fn restore_quality(&mut self) -> Result<()> {
         if let Some(run) = &self.run {
             if run.quality_path().is_file() {
-                self.quality = read_quality(&run.quality_path())?.into_iter().filter(|q| q.step <= self.step).collect();
+                self.quality = read_quality(&run.quality_path())?.into_iter().filter(|q| q.step <= self.step()).collect();
             }
         }
         Ok(())

@@ -1,0 +1,392 @@
+//! The GAN mathematics, and nothing else: [`Trainer`] owns both models, both optimisers, the RNGs
+//! and the data cursor, and [`Trainer::step`] makes one training step. No files, clocks or
+//! printing here: [`super::Session`] records what the trainer does into a run directory.
+//!
+//! One step = `d_steps` discriminator updates, then one generator update through the updated D,
+//! reusing the last D step's fake batch (the PyTorch DCGAN tutorial's order). The loss is any
+//! [`AdversarialLoss`] (`config.loss`); a critic with `discriminator.weight_clip` is clamped after
+//! each of its updates (WGAN).
+
+use burn::module::{AutodiffModule, Module};
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+use super::{LabOptim, NetOptimizer};
+use crate::config::{ExperimentConfig, LatentDistribution, OptimizerConfig};
+use crate::data::{self, Batcher, DataCursor, ImageSet, Split};
+use crate::error::{Error, Result};
+use crate::loss::AdversarialLoss;
+use crate::model::{backend_rng_lock, clip_weights, materialize, Discriminator, Generator};
+
+/// splitmix64 of (seed, salt): unrelated streams for unrelated purposes (1 fixed sample noise,
+/// 2 data order, 3 training noise, 4 evaluation noise, 1000 + step the backend RNG of a step).
+pub fn seed_mix(seed: u64, salt: u64) -> u64 {
+    let mut z = seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `n` latent vectors of length `latent`, flattened.
+pub fn noise(rng: &mut ChaCha8Rng, n: usize, latent: usize, dist: LatentDistribution) -> Vec<f32> {
+    match dist {
+        LatentDistribution::Normal => {
+            let d = Normal::new(0.0f32, 1.0).expect("unit normal");
+            (0..n * latent).map(|_| d.sample(rng)).collect()
+        }
+        LatentDistribution::Uniform => {
+            let d = Uniform::new_inclusive(-1.0f32, 1.0).expect("unit interval");
+            (0..n * latent).map(|_| d.sample(rng)).collect()
+        }
+    }
+}
+
+/// The learning rate of update number `updates` (SGD decays per update).
+pub fn learning_rate(cfg: &OptimizerConfig, updates: u64) -> f64 {
+    match *cfg {
+        OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Rmsprop { lr, .. } => lr,
+        OptimizerConfig::Sgd { lr, lr_decay, min_lr, .. } => (lr / lr_decay.powf(updates as f64)).max(min_lr),
+    }
+}
+
+/// SGD's momentum in `epoch` (following its schedule); `None` for the other optimisers.
+pub fn momentum_at(cfg: &OptimizerConfig, epoch: u64) -> Option<f64> {
+    match *cfg {
+        OptimizerConfig::Sgd { momentum, momentum_schedule: Some(s), .. } => {
+            let t = (epoch as f64 - s.start_epoch as f64) / (s.saturate_epoch - s.start_epoch) as f64;
+            Some(momentum + (s.final_momentum - momentum) * t.clamp(0.0, 1.0))
+        }
+        OptimizerConfig::Sgd { momentum, .. } => Some(momentum),
+        OptimizerConfig::Adam { .. } | OptimizerConfig::Rmsprop { .. } => None,
+    }
+}
+
+/// What one step measured, still on the device: `[d_loss, g_loss, mean σ(D(x)), mean σ(D(G(z)))]`
+/// of the step's last D update and its G update. Reading forces a device sync, so a recorder sums
+/// these on the device and reads once per logging interval.
+pub struct StepStats<B: Backend>(pub Tensor<B, 1>);
+
+impl<B: Backend> StepStats<B> {
+    /// The four values, in the order above.
+    pub fn read(self) -> Result<[f32; 4]> {
+        let v = self.0.into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading step statistics: {e:?}")))?;
+        v.try_into().map_err(|v: Vec<f32>| Error::Other(format!("step statistics have {} values, expected 4", v.len())))
+    }
+}
+
+/// The trainer's numbers that a checkpoint keeps besides the weights and optimiser states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainerState {
+    pub step: u64,
+    pub g_updates: u64,
+    pub d_updates: u64,
+    pub cursor: DataCursor,
+    pub noise_rng: ChaCha8Rng,
+    pub fixed_noise: Vec<f32>,
+}
+
+/// The records of both networks and both optimisers, as burn saves and loads them.
+pub struct TrainerRecords<B: AutodiffBackend> {
+    pub generator: <Generator<B> as Module<B>>::Record,
+    pub discriminator: <Discriminator<B> as Module<B>>::Record,
+    pub g_optim: <NetOptimizer<Generator<B>, B> as Optimizer<Generator<B>, B>>::Record,
+    pub d_optim: <NetOptimizer<Discriminator<B>, B> as Optimizer<Discriminator<B>, B>>::Record,
+}
+
+/// A GAN in training on backend `B`.
+pub struct Trainer<B: AutodiffBackend> {
+    cfg: ExperimentConfig,
+    device: B::Device,
+    // Both models are taken out while a step moves them through the optimisers.
+    g: Option<Generator<B>>,
+    d: Option<Discriminator<B>>,
+    g_opt: NetOptimizer<Generator<B>, B>,
+    d_opt: NetOptimizer<Discriminator<B>, B>,
+    g_rule: LabOptim,
+    d_rule: LabOptim,
+    data: ImageSet,
+    split: Split,
+    batcher: Batcher,
+    noise_rng: ChaCha8Rng,
+    fixed_noise: Vec<f32>,
+    step: u64,
+    g_updates: u64,
+    d_updates: u64,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// Validates `cfg`, loads its data and builds both models from `cfg.seed`.
+    pub fn new(cfg: ExperimentConfig, device: B::Device) -> Result<Self> {
+        cfg.validate()?;
+        let data = data::load(&cfg.data)?;
+        let split = Split::new(data.len(), cfg.data.holdout_fraction);
+        if split.train.len() < cfg.train.batch_size {
+            return Err(Error::Dataset {
+                dataset: cfg.data.dataset.clone(),
+                message: format!(
+                    "{} training images (after holding out {}) are fewer than one batch of {}",
+                    split.train.len(),
+                    split.holdout.len(),
+                    cfg.train.batch_size
+                ),
+            });
+        }
+        let rng_guard = backend_rng_lock();
+        B::seed(&device, cfg.seed);
+        let g = Generator::new(&cfg, &device);
+        let d = Discriminator::new(&cfg, &device);
+        materialize(&g);
+        materialize(&d);
+        drop(rng_guard);
+        let g_rule = LabOptim::new(&cfg.g_optimizer);
+        let d_rule = LabOptim::new(&cfg.d_optimizer);
+        let mut fixed_rng = ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 1));
+        let fixed_noise = noise(&mut fixed_rng, cfg.train.sample_count, cfg.train.latent_size, cfg.train.latent_distribution);
+        let batcher = Batcher::new(split.train.clone(), seed_mix(cfg.seed, 2), DataCursor { epoch: 0, position: 0 });
+        Ok(Trainer {
+            noise_rng: ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 3)),
+            g_opt: NetOptimizer::from(g_rule.clone()),
+            d_opt: NetOptimizer::from(d_rule.clone()),
+            g: Some(g),
+            d: Some(d),
+            g_rule,
+            d_rule,
+            cfg,
+            device,
+            data,
+            split,
+            batcher,
+            fixed_noise,
+            step: 0,
+            g_updates: 0,
+            d_updates: 0,
+        })
+    }
+
+    /// One training step: `d_steps` D updates, then one G update.
+    pub fn step(&mut self) -> StepStats<B::InnerBackend> {
+        // Dropout masks come from the backend RNG: seeding it per step makes a resumed run draw
+        // the same masks as an uninterrupted one.
+        let _rng_guard = backend_rng_lock();
+        B::seed(&self.device, seed_mix(self.cfg.seed, 1000 + self.step));
+        let epoch = self.batcher.cursor.epoch;
+        if let Some(m) = momentum_at(&self.cfg.d_optimizer, epoch) {
+            self.d_rule.set_momentum(m);
+        }
+        if let Some(m) = momentum_at(&self.cfg.g_optimizer, epoch) {
+            self.g_rule.set_momentum(m);
+        }
+        let loss = self.cfg.loss;
+        let clip = self.cfg.discriminator.weight_clip;
+        let g = self.g.take().expect("generator present");
+        let mut d = self.d.take().expect("discriminator present");
+
+        // Discriminator (critic) updates on fresh real and fake batches.
+        let mut last = None;
+        for _ in 0..self.cfg.train.d_steps {
+            let real = self.real_batch();
+            let fake = g.forward(self.latent(self.cfg.train.batch_size));
+            let real_out = d.forward(real);
+            let fake_out = d.forward(fake.clone().detach());
+            let d_loss = loss.discriminator(real_out.clone(), fake_out.clone());
+            let stats = [d_loss.clone().inner(), sigmoid(real_out.inner()).mean(), sigmoid(fake_out.inner()).mean()];
+            let grads = GradientsParams::from_grads(d_loss.backward(), &d);
+            d = self.d_opt.step(learning_rate(&self.cfg.d_optimizer, self.d_updates), d, grads);
+            if let Some(c) = clip {
+                d = clip_weights(d, c);
+            }
+            self.d_updates += 1;
+            last = Some((fake, stats));
+        }
+        let (fake, [d_loss, d_real, d_fake]) = last.expect("validated: d_steps ≥ 1");
+
+        // Generator update through the updated D. It needs gradients through D, not of D's
+        // weights: a copy of D whose parameters are untracked skips every weight gradient of D.
+        let g_loss = loss.generator(d.clone().no_grad().forward(fake));
+        let g_loss_value = g_loss.clone().inner();
+        let grads = GradientsParams::from_grads(g_loss.backward(), &g);
+        let g = self.g_opt.step(learning_rate(&self.cfg.g_optimizer, self.g_updates), g, grads);
+        self.g_updates += 1;
+        self.g = Some(g);
+        self.d = Some(d);
+        self.step += 1;
+        StepStats(Tensor::cat(vec![d_loss, g_loss_value, d_real, d_fake], 0))
+    }
+
+    fn real_batch(&mut self) -> Tensor<B, 4> {
+        let idx = self.batcher.next_batch(self.cfg.train.batch_size);
+        let [c, h, w] = self.cfg.image_shape();
+        Tensor::from_data(TensorData::new(self.data.batch_chw(&idx), [idx.len(), c, h, w]), &self.device)
+    }
+
+    fn latent(&mut self, n: usize) -> Tensor<B, 2> {
+        let z = noise(&mut self.noise_rng, n, self.cfg.train.latent_size, self.cfg.train.latent_distribution);
+        Tensor::from_data(TensorData::new(z, [n, self.cfg.train.latent_size]), &self.device)
+    }
+
+    /// Images from latent vectors `z` (`n` × latent, flattened), generator in evaluation mode (no
+    /// autodiff, BatchNorm running statistics, no dropout); CHW values in [-1, 1].
+    pub fn generate_from(&self, z: Vec<f32>, n: usize) -> Result<Vec<f32>> {
+        let g = self.generator().valid();
+        let z = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(z, [n, self.cfg.train.latent_size]), &self.device);
+        g.forward(z).into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading samples: {e:?}")))
+    }
+
+    /// The samples of the fixed noise (the same at every call of a run).
+    pub fn fixed_samples(&self) -> Result<Vec<f32>> {
+        self.generate_from(self.fixed_noise.clone(), self.cfg.train.sample_count)
+    }
+
+    /// `n` samples from the evaluation noise (seed stream 4, the same at every evaluation).
+    pub fn generate(&self, n: usize) -> Result<Vec<f32>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_mix(self.cfg.seed, 4));
+        let mut out = Vec::with_capacity(n * self.cfg.image_shape().iter().product::<usize>());
+        for start in (0..n).step_by(250) {
+            let b = (n - start).min(250);
+            out.extend(self.generate_from(noise(&mut rng, b, self.cfg.train.latent_size, self.cfg.train.latent_distribution), b)?);
+        }
+        Ok(out)
+    }
+
+    /// The numbers a checkpoint keeps (see [`TrainerState`]).
+    pub fn state(&self) -> TrainerState {
+        TrainerState {
+            step: self.step,
+            g_updates: self.g_updates,
+            d_updates: self.d_updates,
+            cursor: self.batcher.cursor,
+            noise_rng: self.noise_rng.clone(),
+            fixed_noise: self.fixed_noise.clone(),
+        }
+    }
+
+    /// The weights and optimiser states a checkpoint keeps.
+    pub fn records(&self) -> TrainerRecords<B> {
+        TrainerRecords {
+            generator: self.generator().clone().into_record(),
+            discriminator: self.discriminator().clone().into_record(),
+            g_optim: self.g_opt.to_record(),
+            d_optim: self.d_opt.to_record(),
+        }
+    }
+
+    /// Continues from a checkpoint's state and records (of this configuration).
+    pub fn restore(&mut self, state: TrainerState, records: TrainerRecords<B>) {
+        let g = self.g.take().expect("generator present").load_record(records.generator);
+        let d = self.d.take().expect("discriminator present").load_record(records.discriminator);
+        self.g = Some(g);
+        self.d = Some(d);
+        self.g_opt = NetOptimizer::from(self.g_rule.clone()).load_record(records.g_optim);
+        self.d_opt = NetOptimizer::from(self.d_rule.clone()).load_record(records.d_optim);
+        self.step = state.step;
+        self.g_updates = state.g_updates;
+        self.d_updates = state.d_updates;
+        self.batcher = Batcher::new(self.split.train.clone(), seed_mix(self.cfg.seed, 2), state.cursor);
+        self.noise_rng = state.noise_rng;
+        self.fixed_noise = state.fixed_noise;
+    }
+
+    /// The configuration being trained (validated).
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.cfg
+    }
+    /// The device the models live on.
+    pub fn device(&self) -> &B::Device {
+        &self.device
+    }
+    /// Generator updates done so far.
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+    /// Epochs of training data seen (fractional).
+    pub fn epochs(&self) -> f64 {
+        self.batcher.epochs()
+    }
+    /// Learning rates (G, D) of the next updates.
+    pub fn learning_rates(&self) -> (f64, f64) {
+        (learning_rate(&self.cfg.g_optimizer, self.g_updates), learning_rate(&self.cfg.d_optimizer, self.d_updates))
+    }
+    /// The loaded dataset.
+    pub fn dataset(&self) -> &ImageSet {
+        &self.data
+    }
+    /// The fixed train / held-out split.
+    pub fn split(&self) -> &Split {
+        &self.split
+    }
+    /// The generator (training mode).
+    pub fn generator(&self) -> &Generator<B> {
+        self.g.as_ref().expect("generator present between steps")
+    }
+    /// The discriminator (training mode).
+    pub fn discriminator(&self) -> &Discriminator<B> {
+        self.d.as_ref().expect("discriminator present between steps")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MomentumSchedule;
+
+    #[test]
+    fn sgd_learning_rate_decays_per_update_down_to_its_floor() {
+        let sgd = OptimizerConfig::Sgd { lr: 0.1, momentum: 0.5, momentum_schedule: None, lr_decay: 1.000004, min_lr: 1e-6 };
+        assert_eq!(learning_rate(&sgd, 0), 0.1);
+        assert!((learning_rate(&sgd, 100_000) - 0.1 / 1.000004f64.powi(100_000)).abs() < 1e-12);
+        assert_eq!(learning_rate(&sgd, u32::MAX as u64), 1e-6);
+    }
+
+    #[test]
+    fn momentum_ramps_linearly_between_the_schedule_epochs() {
+        let sgd = OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.5,
+            momentum_schedule: Some(MomentumSchedule { final_momentum: 0.7, start_epoch: 1, saturate_epoch: 251 }),
+            lr_decay: 1.0,
+            min_lr: 0.0,
+        };
+        assert_eq!(momentum_at(&sgd, 0), Some(0.5));
+        assert!((momentum_at(&sgd, 126).unwrap() - 0.6).abs() < 1e-12);
+        assert!((momentum_at(&sgd, 400).unwrap() - 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn noise_is_reproducible_and_in_range() {
+        let a = noise(&mut ChaCha8Rng::seed_from_u64(1), 10, 5, LatentDistribution::Uniform);
+        assert_eq!(a, noise(&mut ChaCha8Rng::seed_from_u64(1), 10, 5, LatentDistribution::Uniform));
+        assert!(a.iter().all(|v| (-1.0..=1.0).contains(v)));
+        let n = noise(&mut ChaCha8Rng::seed_from_u64(2), 1000, 10, LatentDistribution::Normal);
+        let mean = n.iter().sum::<f32>() / n.len() as f32;
+        let var = n.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n.len() as f32;
+        assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+    }
+}
+
+#[cfg(test)]
+mod determinism {
+    use super::*;
+
+    /// burn draws a parameter's initial weights at its first use: a trainer must draw them while
+    /// it holds the seeded RNG, or its weights depend on whatever drew from the RNG before their
+    /// first use (another session's step in a parallel test, or reading the parameters first).
+    #[test]
+    fn two_trainers_of_one_seed_start_from_the_same_weights_whatever_drew_in_between() {
+        type A = burn::backend::Autodiff<burn::backend::Flex>;
+        let mut cfg = crate::config::preset("dcgan28").unwrap();
+        cfg.train.batch_size = 8;
+        cfg.data.limit = Some(48);
+        let mut a = Trainer::<A>::new(cfg.clone(), Default::default()).unwrap();
+        let mut b = Trainer::<A>::new(cfg.clone(), Default::default()).unwrap();
+        let ga = crate::model::flat_parameters(a.generator());
+        let _other_draws = Tensor::<A, 1>::random([1000], burn::tensor::Distribution::Default, &Default::default());
+        assert_eq!(ga, crate::model::flat_parameters(b.generator()), "G's initial weights");
+        assert_eq!(crate::model::flat_parameters(a.discriminator()), crate::model::flat_parameters(b.discriminator()), "D's initial weights");
+        assert_eq!(a.step().read().unwrap(), b.step().read().unwrap(), "the first step");
+    }
+}
