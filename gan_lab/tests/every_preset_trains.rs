@@ -98,6 +98,28 @@ fn the_same_seed_gives_the_same_losses_and_another_seed_does_not() {
     assert_ne!(a, run(2));
 }
 
+/// burn draws a parameter's initial weights at its first use: a trainer must draw them while it
+/// holds the seeded RNG, or its weights depend on whatever drew from the RNG before their first use
+/// (another session's step, or reading the parameters first). (Here, not beside the trainer: the
+/// crate's unit tests build models without the RNG lock, in parallel.)
+#[test]
+fn two_trainers_of_one_seed_start_from_the_same_weights_whatever_drew_in_between() {
+    use burn::tensor::Tensor;
+    use gan_lab::model::{backend_rng_lock, flat_parameters};
+    use gan_lab::train::Trainer;
+    type A = burn::backend::Autodiff<burn::backend::Flex>;
+    let cfg = tiny(gan_lab::config::preset("dcgan28").unwrap());
+    let mut a = Trainer::<A>::new(cfg.clone(), Default::default()).unwrap();
+    let mut b = Trainer::<A>::new(cfg, Default::default()).unwrap();
+    let ga = flat_parameters(a.generator());
+    let guard = backend_rng_lock();
+    let _other_draws = Tensor::<A, 1>::random([1000], burn::tensor::Distribution::Default, &Default::default());
+    drop(guard);
+    assert!(ga == flat_parameters(b.generator()), "G's initial weights differ");
+    assert!(flat_parameters(a.discriminator()) == flat_parameters(b.discriminator()), "D's initial weights differ");
+    assert_eq!(a.step().read().unwrap(), b.step().read().unwrap(), "the first step");
+}
+
 #[test]
 fn train_for_stops_after_its_time_budget() {
     let mut s = AnySession::new(tiny(gan_lab::config::preset("mlp-gan").unwrap()), BackendKind::Flex, None, None).unwrap();

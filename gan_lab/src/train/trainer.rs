@@ -367,26 +367,3 @@ mod tests {
         assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.05, "{mean} {var}");
     }
 }
-
-#[cfg(test)]
-mod determinism {
-    use super::*;
-
-    /// burn draws a parameter's initial weights at its first use: a trainer must draw them while
-    /// it holds the seeded RNG, or its weights depend on whatever drew from the RNG before their
-    /// first use (another session's step in a parallel test, or reading the parameters first).
-    #[test]
-    fn two_trainers_of_one_seed_start_from_the_same_weights_whatever_drew_in_between() {
-        type A = burn::backend::Autodiff<burn::backend::Flex>;
-        let mut cfg = crate::config::preset("dcgan28").unwrap();
-        cfg.train.batch_size = 8;
-        cfg.data.limit = Some(48);
-        let mut a = Trainer::<A>::new(cfg.clone(), Default::default()).unwrap();
-        let mut b = Trainer::<A>::new(cfg.clone(), Default::default()).unwrap();
-        let ga = crate::model::flat_parameters(a.generator());
-        let _other_draws = Tensor::<A, 1>::random([1000], burn::tensor::Distribution::Default, &Default::default());
-        assert_eq!(ga, crate::model::flat_parameters(b.generator()), "G's initial weights");
-        assert_eq!(crate::model::flat_parameters(a.discriminator()), crate::model::flat_parameters(b.discriminator()), "D's initial weights");
-        assert_eq!(a.step().read().unwrap(), b.step().read().unwrap(), "the first step");
-    }
-}
