@@ -236,18 +236,9 @@ pub enum LossKind {
 }
 
 impl LossKind {
-    /// Every loss, in the order `gan-lab presets` and the docs list them.
-    pub const ALL: [LossKind; 5] = [LossKind::MinimaxBce, LossKind::NonSaturatingBce, LossKind::LeastSquares, LossKind::Hinge, LossKind::Wasserstein];
-
-    /// The name used in JSON (`"hinge"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            LossKind::MinimaxBce => "minimax_bce",
-            LossKind::NonSaturatingBce => "non_saturating_bce",
-            LossKind::LeastSquares => "least_squares",
-            LossKind::Hinge => "hinge",
-            LossKind::Wasserstein => "wasserstein",
-        }
+    /// The name used in JSON (`"hinge"`), from the serde attributes above.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).expect("a unit variant serialises as its name")
     }
 }
 
@@ -462,6 +453,8 @@ mod tests {
         let wgan = preset("wgan-clip-mlp").unwrap();
         assert!(wgan.to_json().contains("\"weight_clip\": 0.01"));
         assert_eq!(ExperimentConfig::from_json_str(&wgan.to_json()).unwrap(), wgan);
+        assert_eq!(wgan.loss.name(), "wasserstein");
+        assert_eq!(LossKind::NonSaturatingBce.name(), "non_saturating_bce");
     }
 
     #[test]

@@ -15,8 +15,9 @@ impl AdversarialLoss for Hinge {
     fn discriminator<B: Backend>(&self, real: Tensor<B, 1>, fake: Tensor<B, 1>) -> Tensor<B, 1> {
         relu(real.neg().add_scalar(1.0)).mean() + relu(fake.add_scalar(1.0)).mean()
     }
+    /// WGAN's generator loss: raise D's output on the samples.
     fn generator<B: Backend>(&self, fake: Tensor<B, 1>) -> Tensor<B, 1> {
-        fake.mean().neg()
+        super::Wasserstein.generator(fake)
     }
 }
 

@@ -148,10 +148,7 @@ pub fn train_feature_net(dataset: &str, epochs: usize, seed: u64, verbose: bool)
     let labels = set.labels.clone().ok_or_else(|| Error::Dataset { dataset: dataset.into(), message: "has no labels".into() })?;
     let classes = *labels.iter().max().unwrap_or(&0) as usize + 1;
     let split = Split::new(set.len(), 0.1);
-    let rng_guard = crate::model::backend_rng_lock();
-    B::seed(&device, seed);
-    let mut net = FeatureNet::<B>::new(set.channels, set.size, classes, &device);
-    drop(rng_guard);
+    let mut net = crate::model::build_seeded(&device, seed, || FeatureNet::<B>::new(set.channels, set.size, classes, &device));
     let mut opt = AdamConfig::new().init::<B, FeatureNet<B>>();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

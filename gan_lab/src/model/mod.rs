@@ -187,12 +187,16 @@ impl<B: Backend> burn::module::ModuleVisitor<B> for Materialize {
     }
 }
 
-/// Draws every lazily initialised parameter of `m` now. burn initialises a parameter on its first
-/// use, from the backend RNG as it is then: whoever builds a model under a seed calls this before
-/// releasing [`backend_rng_lock`], so the weights depend on that seed alone and not on what else
-/// drew from the RNG first.
-pub fn materialize<B: Backend, M: Module<B>>(m: &M) {
+/// Builds a module (or a tuple of modules) from `seed`: seeds the backend RNG and, holding
+/// [`backend_rng_lock`], builds and draws every weight. burn initialises a parameter lazily, at
+/// its first use, from the RNG as it is then; drawing them here makes the weights depend on the
+/// seed alone, not on what else drew from the RNG before their first use.
+pub fn build_seeded<B: Backend, M: Module<B>>(device: &B::Device, seed: u64, build: impl FnOnce() -> M) -> M {
+    let _guard = backend_rng_lock();
+    B::seed(device, seed);
+    let m = build();
     m.visit(&mut Materialize);
+    m
 }
 
 /// Every float parameter of a module, in visiting order (for exact comparisons in tests).

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use super::{read_parquet, write_parquet};
+use super::{parquet_bytes, read_parquet, write_atomic};
 use crate::error::{Error, Result};
 
 /// Means over one logging interval.
@@ -65,9 +65,14 @@ pub fn metrics_frame(rows: &[MetricsRow]) -> Result<DataFrame> {
     DataFrame::new(rows.len(), columns).map_err(|e| Error::table("building the metrics table", e))
 }
 
+/// Every row as the bytes of a metrics.parquet file.
+pub fn metrics_parquet(rows: &[MetricsRow]) -> Result<Vec<u8>> {
+    parquet_bytes(metrics_frame(rows)?, "metrics table")
+}
+
 /// Writes every row to `path` as parquet, atomically (the file is always complete).
 pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
-    write_parquet(path, metrics_frame(rows)?)
+    write_atomic(path, &metrics_parquet(rows)?)
 }
 
 fn row_from_fields(step: u64, f: [f64; 13], alarms: String) -> MetricsRow {

@@ -18,7 +18,8 @@ mod quality;
 mod table;
 
 pub use metrics::{
-    append_metrics_journal, compare_losses, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement, AGREEMENT_FIELDS,
+    append_metrics_journal, compare_losses, metrics_parquet, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement,
+    AGREEMENT_FIELDS,
 };
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
@@ -44,12 +45,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-/// Writes a DataFrame as parquet, atomically.
-pub fn write_parquet(path: &Path, mut df: polars::prelude::DataFrame) -> Result<()> {
+/// A DataFrame as parquet bytes; `what` names it in errors.
+pub fn parquet_bytes(mut df: polars::prelude::DataFrame, what: &str) -> Result<Vec<u8>> {
     use polars::prelude::ParquetWriter;
     let mut buf = std::io::Cursor::new(Vec::new());
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(path.display().to_string(), e))?;
-    write_atomic(path, buf.get_ref())
+    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(what, e))?;
+    Ok(buf.into_inner())
+}
+
+/// Writes a DataFrame as parquet, atomically.
+pub fn write_parquet(path: &Path, df: polars::prelude::DataFrame) -> Result<()> {
+    write_atomic(path, &parquet_bytes(df, &path.display().to_string())?)
 }
 
 /// Reads a parquet file; errors name the file and say it is not a readable `what`.
@@ -262,10 +268,11 @@ impl RunDir {
         Ok(rows)
     }
 
-    /// Writes `rows` as metrics.parquet and empties the journal (a crash between the two leaves
-    /// journal rows the parquet file already holds, which [`RunDir::metrics`] skips).
-    pub fn compact_metrics(&self, rows: &[MetricsRow]) -> Result<()> {
-        write_metrics(&self.metrics_path(), rows)?;
+    /// Writes `parquet` (every row so far, from [`metrics_parquet`]) as metrics.parquet and
+    /// empties the journal (a crash between the two leaves journal rows the parquet file already
+    /// holds, which [`RunDir::metrics`] skips).
+    pub fn compact_metrics(&self, parquet: &[u8]) -> Result<()> {
+        write_atomic(&self.metrics_path(), parquet)?;
         match std::fs::remove_file(self.metrics_journal_path()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(self.metrics_journal_path(), e)),
             _ => Ok(()),
@@ -406,7 +413,7 @@ mod tests {
             append_metrics_journal(&run.metrics_journal_path(), &row(step)).unwrap();
         }
         assert_eq!(run.metrics().unwrap(), vec![row(5), row(10)], "journal only (no checkpoint yet)");
-        run.compact_metrics(&[row(5), row(10)]).unwrap();
+        run.compact_metrics(&metrics_parquet(&[row(5), row(10)]).unwrap()).unwrap();
         assert!(!run.metrics_journal_path().exists());
         append_metrics_journal(&run.metrics_journal_path(), &row(15)).unwrap();
         assert_eq!(run.metrics().unwrap(), vec![row(5), row(10), row(15)]);

@@ -103,7 +103,7 @@ impl Columns {
         self.dataset.push(cfg.data.dataset.clone());
         self.architecture.push(architecture(cfg));
         self.optimizer.push(optimizer(cfg));
-        self.loss.push(cfg.loss.name().to_string());
+        self.loss.push(cfg.loss.name());
         self.batch.push(cfg.train.batch_size as u64);
         self.backend.push(platform.as_ref().map(|p| p.backend.clone()));
         self.threads.push(platform.as_ref().map(|p| p.threads as u64));

@@ -19,7 +19,7 @@ use super::{Session, TrainerRecords, TrainerState};
 use crate::config::ExperimentConfig;
 use crate::data::DataCursor;
 use crate::error::{Error, Result};
-use crate::run::{read_json, read_metrics, write_json, write_metrics, RunDir};
+use crate::run::{metrics_parquet, read_json, read_metrics, write_atomic, write_json, RunDir};
 
 /// Version of the checkpoint layout.
 pub const CHECKPOINT_FORMAT: u32 = 1;
@@ -105,7 +105,9 @@ impl<B: AutodiffBackend> Session<B> {
         save("discriminator", Recorder::<B>::record(&rec, records.discriminator, tmp.join("discriminator")))?;
         save("generator optimiser", Recorder::<B>::record(&rec, records.g_optim, tmp.join("g_optim")))?;
         save("discriminator optimiser", Recorder::<B>::record(&rec, records.d_optim, tmp.join("d_optim")))?;
-        write_metrics(&tmp.join("metrics.parquet"), &self.history)?;
+        // the history, encoded once: the checkpoint's copy and the run's compacted log
+        let metrics = metrics_parquet(&self.history)?;
+        write_atomic(&tmp.join("metrics.parquet"), &metrics)?;
         let sums = match &self.stats_acc {
             Some(acc) => Some(acc.clone().into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading statistics: {e:?}")))?),
             None => None,
@@ -137,7 +139,7 @@ impl<B: AutodiffBackend> Session<B> {
         write_json(&tmp.join("state.json"), &state)?;
         std::fs::rename(&tmp, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
         self.last_checkpoint = Some((step, final_dir.clone()));
-        run.compact_metrics(&self.history)?;
+        run.compact_metrics(&metrics)?;
         run.prune_checkpoints(self.config().train.keep_checkpoints)?;
         Ok(Some(final_dir))
     }

@@ -30,7 +30,7 @@ use crate::data::{ImageSet, Split};
 use crate::error::{Error, Result};
 use crate::model::{Discriminator, Generator};
 use crate::report::{display_scale, ImageGrid};
-use crate::run::{append_metrics_journal, unix_now, write_json, MetricsRow, PlatformRecord, RunDir, RunLock, Summary};
+use crate::run::{append_metrics_journal, metrics_parquet, unix_now, write_json, MetricsRow, PlatformRecord, RunDir, RunLock, Summary};
 
 /// What one `train_steps` / `train_for` call did.
 #[derive(Debug, Clone)]
@@ -125,7 +125,7 @@ impl<B: AutodiffBackend> Session<B> {
             session.restore_quality()?;
         }
         // The run's log continues from the checkpoint: rows logged after it are logged again.
-        session.run.as_ref().expect("opened on a run").compact_metrics(&session.history)?;
+        session.run.as_ref().expect("opened on a run").compact_metrics(&metrics_parquet(&session.history)?)?;
         Ok(session)
     }
 

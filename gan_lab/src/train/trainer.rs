@@ -21,7 +21,7 @@ use crate::config::{ExperimentConfig, LatentDistribution, OptimizerConfig};
 use crate::data::{self, Batcher, DataCursor, ImageSet, Split};
 use crate::error::{Error, Result};
 use crate::loss::AdversarialLoss;
-use crate::model::{backend_rng_lock, clip_weights, materialize, Discriminator, Generator};
+use crate::model::{backend_rng_lock, build_seeded, clip_weights, Discriminator, Generator};
 
 /// splitmix64 of (seed, salt): unrelated streams for unrelated purposes (1 fixed sample noise,
 /// 2 data order, 3 training noise, 4 evaluation noise, 1000 + step the backend RNG of a step).
@@ -136,13 +136,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 ),
             });
         }
-        let rng_guard = backend_rng_lock();
-        B::seed(&device, cfg.seed);
-        let g = Generator::new(&cfg, &device);
-        let d = Discriminator::new(&cfg, &device);
-        materialize(&g);
-        materialize(&d);
-        drop(rng_guard);
+        let (g, d) = build_seeded(&device, cfg.seed, || (Generator::new(&cfg, &device), Discriminator::new(&cfg, &device)));
         let g_rule = LabOptim::new(&cfg.g_optimizer);
         let d_rule = LabOptim::new(&cfg.d_optimizer);
         let mut fixed_rng = ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 1));
