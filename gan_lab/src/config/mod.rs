@@ -3,8 +3,11 @@
 //! Unknown JSON fields are an error. [`ExperimentConfig::validate`] returns one message per
 //! broken rule. Named presets live in [`presets`].
 
+mod network;
 mod presets;
 mod validate;
+
+pub use network::{Activation, Architecture, ConvLayer, DropoutConfig, NetworkConfig, OutputActivation};
 
 pub(crate) use validate::conv_out;
 
@@ -86,137 +89,6 @@ pub struct DataConfig {
 
 fn default_holdout() -> f64 {
     0.1
-}
-
-/// One network (generator or discriminator).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkConfig {
-    /// Layer structure.
-    pub architecture: Architecture,
-    /// Activation after every hidden layer.
-    pub activation: Activation,
-    /// Generator only: squashing of the image output. Must be `null` for the discriminator, whose
-    /// output is a logit (its sigmoid is inside the loss).
-    #[serde(default)]
-    pub output_activation: Option<OutputActivation>,
-    /// BatchNorm after hidden layers. When on: after every hidden layer of the generator, and after
-    /// every hidden layer but the first of the discriminator (the DCGAN paper's rule). Layers that
-    /// are followed by BatchNorm have no bias.
-    pub batch_norm: bool,
-    /// Dropout probabilities (chance of zeroing a unit) while training.
-    #[serde(default)]
-    pub dropout: DropoutConfig,
-    /// Initial weights ~ N(0, std) (BatchNorm scales ~ N(1, std), biases 0); `null` keeps burn's
-    /// default (Kaiming-uniform, like PyTorch's default for Linear and Conv).
-    #[serde(default)]
-    pub init_std: Option<f64>,
-    /// Discriminator only: map the [-1, 1] images to [0, 1] before the first layer, for models
-    /// whose source trained on [0, 1] pixels (Goodfellow 2014's pylearn2 MNIST). With a sigmoid
-    /// generator this makes D see exactly σ(·), as in the source; samples and metrics stay in [-1, 1].
-    #[serde(default)]
-    pub input_unit_range: bool,
-    /// Discriminator only: after every update, clamp each weight to [−c, c] (WGAN's Lipschitz
-    /// bound; 0.01 in the paper). Omitted from the JSON when null, so older configs keep their hash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weight_clip: Option<f64>,
-}
-
-impl NetworkConfig {
-    /// `MLP 1200-1200` or `DCGAN 128-64-1` (hidden widths, or each layer's output channels).
-    pub fn architecture_kind(&self) -> String {
-        let join = |v: Vec<usize>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-");
-        match &self.architecture {
-            Architecture::Mlp { hidden } => format!("MLP {}", join(hidden.clone())),
-            Architecture::Dcgan { layers, .. } => format!("DCGAN {}", join(layers.iter().map(|l| l.channels).collect())),
-        }
-    }
-}
-
-/// Dropout rates, in [0, 1).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DropoutConfig {
-    /// Applied to the network's input (Goodfellow 2014: 0.2 on D's input).
-    #[serde(default)]
-    pub input: f64,
-    /// Applied after every hidden activation, unless a DCGAN layer sets its own.
-    #[serde(default)]
-    pub hidden: f64,
-}
-
-/// Layer structure of a network.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Architecture {
-    /// Fully connected: hidden widths in order; the output layer (image or logit) is added.
-    Mlp {
-        /// Width of each hidden layer, input side first.
-        hidden: Vec<usize>,
-    },
-    /// Convolutional. Generator: a linear projection of the latent vector to `projection`
-    /// (channels, height, width), then transposed convolutions; the last layer's channels are the
-    /// image channels. Discriminator: convolutions, then a linear layer to one logit.
-    Dcgan {
-        /// Generator only: shape [channels, height, width] the latent vector is projected to.
-        #[serde(default)]
-        projection: Option<[usize; 3]>,
-        /// Convolution (D) or transposed convolution (G) layers, input side first.
-        layers: Vec<ConvLayer>,
-    },
-}
-
-/// One convolution or transposed-convolution layer.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConvLayer {
-    /// Output channels.
-    pub channels: usize,
-    /// Square kernel size.
-    pub kernel: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Zero padding on every side.
-    pub padding: usize,
-    /// Dropout after this layer's activation, overriding the network's `dropout.hidden`.
-    #[serde(default)]
-    pub dropout: Option<f64>,
-}
-
-/// Hidden-layer activation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Activation {
-    /// max(x, 0).
-    Relu,
-    /// x for x > 0, αx otherwise.
-    LeakyRelu {
-        /// Slope for negative inputs, in (0, 1).
-        alpha: f64,
-    },
-    /// Maxout (Goodfellow et al. 2013): each unit is the max of `pieces` linear pieces.
-    Maxout {
-        /// Number of linear pieces per unit, ≥ 2.
-        pieces: usize,
-    },
-}
-
-impl Activation {
-    /// Linear pieces per unit: a maxout(k) layer is k times as wide before its activation.
-    pub fn pieces(self) -> usize {
-        match self {
-            Activation::Maxout { pieces } => pieces,
-            _ => 1,
-        }
-    }
-}
-
-/// Generator output squashing. Images live in [-1, 1]; `sigmoid` is rescaled as 2σ(x) − 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputActivation {
-    Tanh,
-    Sigmoid,
 }
 
 /// Adversarial loss on the discriminator's raw outputs (each is one file in `gan_lab::loss`).

@@ -12,10 +12,15 @@
 //! ```
 //! Every file is written to a temporary name, synced and renamed into place.
 
+mod files;
 mod group;
+mod lock;
 mod metrics;
 mod quality;
 mod table;
+
+pub use files::{parquet_bytes, read_json, read_parquet, write_atomic, write_json, write_parquet};
+pub use lock::{host_name, LockHolder, RunLock};
 
 pub use metrics::{
     append_metrics_journal, compare_losses, metrics_parquet, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement,
@@ -26,56 +31,11 @@ pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
 pub use table::{column, RunTable};
 
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
-
-/// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-/// A DataFrame as parquet bytes; `what` names it in errors.
-pub fn parquet_bytes(mut df: polars::prelude::DataFrame, what: &str) -> Result<Vec<u8>> {
-    use polars::prelude::ParquetWriter;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(what, e))?;
-    Ok(buf.into_inner())
-}
-
-/// Writes a DataFrame as parquet, atomically.
-pub fn write_parquet(path: &Path, df: polars::prelude::DataFrame) -> Result<()> {
-    write_atomic(path, &parquet_bytes(df, &path.display().to_string())?)
-}
-
-/// Reads a parquet file; errors name the file and say it is not a readable `what`.
-pub fn read_parquet(path: &Path, what: &str) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::{ParquetReader, SerReader};
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    ParquetReader::new(file).finish().map_err(|e| Error::bad_file(path, format!("not a readable {what} ({e})")))
-}
-
-/// Writes pretty JSON atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Json { path: path.into(), message: e.to_string() })?;
-    write_atomic(path, text.as_bytes())
-}
-
-/// Reads a JSON file, naming it in any error.
-pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), message: e.to_string() })
-}
 
 /// UTC date-time of a UNIX time as `YYYYMMDD-HHMMSS`.
 pub fn utc_stamp(unix_seconds: u64) -> String {
@@ -152,42 +112,6 @@ pub struct CheckpointEntry {
     pub step: u64,
     pub path: PathBuf,
     pub complete: bool,
-}
-
-/// Held while a process trains a run; removes `.lock` when dropped.
-#[derive(Debug)]
-pub struct RunLock {
-    path: PathBuf,
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// The process named in a run's `.lock`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LockHolder {
-    pub pid: u32,
-    pub host: String,
-    pub alive: bool,
-}
-
-impl std::fmt::Display for LockHolder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "process {} on {}", self.pid, self.host)
-    }
-}
-
-/// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else "localhost").
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 /// An existing or new run directory.
@@ -358,41 +282,6 @@ impl RunDir {
         Ok(())
     }
 
-    /// Takes the run's lock (`.lock` holding `<pid> <host>`), so that two processes never train
-    /// the same run at once. A lock left by a dead process of this host is taken over; one held
-    /// on another host (a cluster node sharing the runs folder) is respected.
-    pub fn lock(&self) -> Result<RunLock> {
-        let path = self.path.join(".lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    write!(f, "{} {}", std::process::id(), host_name()).map_err(|e| Error::io(&path, e))?;
-                    return Ok(RunLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if let Some(holder) = self.lock_holder().filter(|h| h.alive) {
-                        return Err(Error::bad_file(&self.path, format!("this run is being trained by {holder} (delete .lock if that is wrong)")));
-                    }
-                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                }
-                Err(e) => return Err(Error::io(path, e)),
-            }
-        }
-        Err(Error::bad_file(&path, "could not take the run lock"))
-    }
-
-    /// Who holds `.lock`, if anyone: a process of this host is alive when `/proc/<pid>` exists;
-    /// one of another host is taken to be alive (it cannot be checked from here).
-    pub fn lock_holder(&self) -> Option<LockHolder> {
-        let text = std::fs::read_to_string(self.path.join(".lock")).ok()?;
-        let mut parts = text.split_whitespace();
-        let pid = parts.next()?.parse::<u32>().ok()?;
-        let host = parts.next().unwrap_or("").to_string();
-        let here = host.is_empty() || host == host_name();
-        let alive = !here || (cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists());
-        Some(LockHolder { pid, host: if here { host_name() } else { host }, alive })
-    }
-
     /// The run's configuration.
     pub fn config(&self) -> Result<ExperimentConfig> {
         ExperimentConfig::from_json_file(self.config_path())
@@ -456,21 +345,6 @@ mod tests {
     }
 
     #[test]
-    fn a_run_lock_excludes_a_second_holder_and_is_released_on_drop() {
-        let root = crate::test_scratch_dir("lock");
-        let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
-        let lock = run.lock().unwrap();
-        let err = run.lock().unwrap_err().to_string();
-        assert!(err.contains("being trained by process"), "{err}");
-        drop(lock);
-        let _again = run.lock().unwrap();
-        std::fs::write(run.path.join(".lock"), "999999999").unwrap();
-        drop(_again);
-        std::fs::write(run.path.join(".lock"), "999999999").unwrap();
-        run.lock().expect("a stale lock is taken over");
-    }
-
-    #[test]
     fn only_complete_checkpoints_count_and_pruning_keeps_generators() {
         let root = crate::test_scratch_dir("ckpts");
         let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
@@ -496,15 +370,5 @@ mod tests {
     fn opening_a_folder_without_config_says_so() {
         let err = RunDir::open(std::env::temp_dir()).unwrap_err().to_string();
         assert!(err.contains("config.json is missing"), "{err}");
-    }
-
-    #[test]
-    fn atomic_writes_leave_no_temporary_files() {
-        let dir = crate::test_scratch_dir("atomic");
-        std::fs::create_dir_all(&dir).unwrap();
-        write_atomic(&dir.join("a.txt"), b"one").unwrap();
-        write_atomic(&dir.join("a.txt"), b"two").unwrap();
-        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     }
 }

@@ -10,6 +10,7 @@
 //! <runs>/.sweeps/<plan>-<hash>/    the frozen plan the workers read, Slurm script and logs
 //! ```
 
+mod axes;
 pub mod local;
 mod plan;
 pub mod slurm;
@@ -17,7 +18,8 @@ pub mod status;
 #[cfg(feature = "engine")]
 pub mod worker;
 
-pub use plan::{PlannedRun, SweepPlan, SHORTCUTS};
+pub use axes::SHORTCUTS;
+pub use plan::{PlannedRun, SweepPlan};
 pub use status::{run_state, RunState};
 
 use serde::{Deserialize, Serialize};

@@ -21,6 +21,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::axes::{application_order, apply_axis, compact, label_of, name_part, set_path};
 use crate::config::{preset, ExperimentConfig};
 use crate::error::{Error, Result};
 
@@ -39,7 +40,7 @@ pub struct SweepPlan {
     /// Settings changed for every run, by dotted path into the configuration (`"data.limit": 2048`).
     #[serde(default)]
     pub set: BTreeMap<String, Value>,
-    /// The axes: a shortcut (see [`SHORTCUTS`]) or a dotted path, with the values it takes.
+    /// The axes: a shortcut (see [`super::SHORTCUTS`]) or a dotted path, with the values it takes.
     #[serde(default)]
     pub axes: BTreeMap<String, Vec<Value>>,
     /// One run per seed for every configuration.
@@ -54,18 +55,6 @@ pub struct SweepPlan {
 fn default_backends() -> Vec<String> {
     vec!["flex".into()]
 }
-
-/// Axis names that change more than one field, with what they do.
-pub const SHORTCUTS: [(&str, &str); 8] = [
-    ("activation", "hidden activation of both networks: \"relu\", \"leaky_relu\" (α 0.2) or a full activation object"),
-    ("batch_norm", "BatchNorm in both networks: true or false"),
-    ("optimizer", "optimiser of both networks: \"adam\" (2e-4, β1 0.5), \"sgd\" (0.05, momentum 0.5) or a full optimiser object"),
-    ("lr", "learning rate of both optimisers (applied after \"optimizer\")"),
-    ("dropout", "dropout after the discriminator's hidden layers"),
-    ("loss", "adversarial loss: \"non_saturating_bce\", \"minimax_bce\", \"least_squares\", \"hinge\" or \"wasserstein\" (which also clips D's weights to ±0.01 unless the base sets a clip)"),
-    ("batch_size", "train.batch_size"),
-    ("dataset", "data.dataset"),
-];
 
 const BACKENDS: [&str; 3] = ["flex", "ndarray", "cuda"];
 const MAX_RUNS: usize = 100_000;
@@ -95,136 +84,6 @@ impl PlannedRun {
     pub fn dir(&self, runs_dir: &Path) -> PathBuf {
         runs_dir.join(&self.id)
     }
-}
-
-/// `activation=relu, optimizer=adam`, or `base` for no axis values.
-fn label_of(values: &[(String, Value)]) -> String {
-    if values.is_empty() {
-        return "base".into();
-    }
-    values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ")
-}
-
-/// A JSON value as short text: strings without quotes, everything else as compact JSON.
-fn compact(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Letters, digits, '-' and '_' only; runs of anything else become one '-' (a decimal point in a
-/// number becomes 'p': `0.1` → `0p1`).
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let digit_before = out.chars().last().is_some_and(|p| p.is_ascii_digit());
-        if c.is_ascii_alphanumeric() || c == '_' {
-            out.push(c);
-        } else if c == '.' && digit_before && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
-            out.push('p');
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_string()
-}
-
-/// How one axis value reads in a configuration name: `relu`, `bn` / `no-bn`, `lr0p0002`.
-fn name_part(axis: &str, v: &Value) -> String {
-    let short = match axis {
-        "batch_norm" => "bn",
-        other => other.rsplit('.').next().unwrap_or(other),
-    };
-    match v {
-        Value::Bool(true) => slug(short),
-        Value::Bool(false) => format!("no-{}", slug(short)),
-        Value::Number(n) => format!("{}{}", slug(short), slug(&n.to_string())),
-        Value::String(s) => slug(s),
-        other => slug(&other.to_string()),
-    }
-}
-
-/// Sets the field at `path` (dotted) of a configuration in JSON form. The field must exist.
-fn set_path(cfg: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
-    let mut here = cfg;
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let Value::Object(map) = here else {
-            return Err(format!("'{}' is not an object, so it has no field '{part}'", parts[..i].join(".")));
-        };
-        let fields = map.keys().cloned().collect::<Vec<_>>().join(", ");
-        let Some(next) = map.get_mut(*part) else {
-            let at = if i == 0 { "the configuration".to_string() } else { format!("'{}'", parts[..i].join(".")) };
-            return Err(format!("{at} has no field '{part}' (its fields: {fields})"));
-        };
-        here = next;
-    }
-    *here = value;
-    Ok(())
-}
-
-/// Sets `field` inside each optimiser's variant object (`{"adam": {"lr": …}}`).
-fn set_in_optimizers(cfg: &mut Value, field: &str, value: &Value) -> std::result::Result<(), String> {
-    for opt in ["g_optimizer", "d_optimizer"] {
-        let Some(Value::Object(variant)) = cfg.get_mut(opt) else { return Err(format!("'{opt}' is not an optimiser object")) };
-        for (_, settings) in variant.iter_mut() {
-            let Value::Object(s) = settings else { return Err(format!("'{opt}' has no settings object")) };
-            s.insert(field.into(), value.clone());
-        }
-    }
-    Ok(())
-}
-
-/// Applies one axis (shortcut or dotted path) to a configuration in JSON form.
-fn apply_axis(cfg: &mut Value, axis: &str, value: &Value) -> std::result::Result<(), String> {
-    let both = |cfg: &mut Value, field: &str, v: Value| {
-        set_path(cfg, &format!("generator.{field}"), v.clone())?;
-        set_path(cfg, &format!("discriminator.{field}"), v)
-    };
-    match axis {
-        "activation" => {
-            let v = match value.as_str() {
-                Some("relu") => Value::from("relu"),
-                Some("leaky_relu") => serde_json::json!({"leaky_relu": {"alpha": 0.2}}),
-                Some(other) => return Err(format!("activation \"{other}\" is not a shortcut (\"relu\", \"leaky_relu\"); give a full object, e.g. {{\"maxout\": {{\"pieces\": 2}}}}")),
-                None => value.clone(),
-            };
-            both(cfg, "activation", v)
-        }
-        "batch_norm" => both(cfg, "batch_norm", value.clone()),
-        "optimizer" => {
-            let v = match value.as_str() {
-                Some("adam") => serde_json::json!({"adam": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}}),
-                Some("sgd") => serde_json::json!({"sgd": {"lr": 0.05, "momentum": 0.5, "momentum_schedule": null, "lr_decay": 1.0, "min_lr": 0.0}}),
-                Some(other) => return Err(format!("optimizer \"{other}\" is not a shortcut (\"adam\", \"sgd\"); give a full optimiser object")),
-                None => value.clone(),
-            };
-            set_path(cfg, "g_optimizer", v.clone())?;
-            set_path(cfg, "d_optimizer", v)
-        }
-        "lr" => set_in_optimizers(cfg, "lr", value),
-        "dropout" => set_path(cfg, "discriminator.dropout.hidden", value.clone()),
-        "loss" => {
-            set_path(cfg, "loss", value.clone())?;
-            if value.as_str() == Some("wasserstein") {
-                let Some(Value::Object(d)) = cfg.get_mut("discriminator") else { return Err("'discriminator' is not an object".into()) };
-                d.entry("weight_clip").or_insert(serde_json::json!(0.01));
-            }
-            Ok(())
-        }
-        "batch_size" => set_path(cfg, "train.batch_size", value.clone()),
-        "dataset" => set_path(cfg, "data.dataset", value.clone()),
-        path => set_path(cfg, path, value.clone()),
-    }
-}
-
-/// Axis order of application: every axis by name, then `lr` (so it lands in the chosen optimiser).
-fn application_order(axes: &BTreeMap<String, Vec<Value>>) -> Vec<&String> {
-    let mut names: Vec<&String> = axes.keys().filter(|k| k.as_str() != "lr").collect();
-    names.extend(axes.keys().filter(|k| k.as_str() == "lr"));
-    names
 }
 
 impl SweepPlan {
