@@ -31,15 +31,15 @@ fn numbers(rows: &[MetricsRow]) -> Vec<[f64; 7]> {
     rows.iter().map(|r| [r.step as f64, r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.lr_g]).collect()
 }
 
-fn straight_versus_resumed(preset_name: &str, first: u64, second: u64) {
+fn straight_versus_resumed(cfg: ExperimentConfig, first: u64, second: u64) {
     // One thread: flex splits parallel reductions by work stealing, so on a loaded machine two
     // multi-threaded runs can differ in the last bits whether or not they were resumed.
-    rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| straight_versus_resumed_here(preset_name, first, second))
+    rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| straight_versus_resumed_here(cfg, first, second))
 }
 
-fn straight_versus_resumed_here(preset_name: &str, first: u64, second: u64) {
-    let root = temp_root(preset_name);
-    let cfg = small(preset_name);
+fn straight_versus_resumed_here(cfg: ExperimentConfig, first: u64, second: u64) {
+    let preset_name = cfg.name.clone();
+    let root = temp_root(&preset_name);
 
     let straight_dir = RunDir::create(&root, &cfg).unwrap();
     let mut straight = AnySession::new(cfg.clone(), BackendKind::Flex, None, Some(straight_dir)).unwrap();
@@ -64,22 +64,39 @@ fn straight_versus_resumed_here(preset_name: &str, first: u64, second: u64) {
     let (rg, rd) = resumed.parameters();
     assert!(sg == rg && sd == rd, "{preset_name}: weights differ after resume");
     assert_eq!(straight.fixed_samples().unwrap(), resumed.fixed_samples().unwrap(), "{preset_name}: samples");
+    let (_, latest) = resumed.run_dir().unwrap().latest_checkpoint().unwrap().unwrap();
+    assert_eq!(latest.join("generator_ema.mpk").is_file(), cfg.train.g_ema.is_some(), "{preset_name}: the average's file");
 }
 
 #[test]
 fn resuming_a_dcgan_is_bit_identical_to_training_straight_through() {
-    straight_versus_resumed("dcgan28", 7, 6);
+    straight_versus_resumed(small("dcgan28"), 7, 6);
 }
 
 #[test]
 fn resuming_the_wgan_critic_is_bit_identical_to_training_straight_through() {
     // RMSprop state, five critic steps per step and weight clipping after each
-    straight_versus_resumed("wgan-clip-mlp", 4, 5);
+    straight_versus_resumed(small("wgan-clip-mlp"), 4, 5);
+}
+
+#[test]
+fn resuming_a_spectrally_normalised_critic_is_bit_identical_to_training_straight_through() {
+    // the power-iteration vectors are running state: checkpointed and compared with the weights
+    straight_versus_resumed(small("hinge-sn-dcgan28"), 6, 5);
+}
+
+#[test]
+fn resuming_with_a_generator_average_is_bit_identical_to_training_straight_through() {
+    // the average starts after 3 updates, before the first checkpoint; samples come from it
+    let mut cfg = small("dcgan28");
+    cfg.name = "dcgan28-ema".into();
+    cfg.train.g_ema = Some(gan_lab::config::GeneratorEma { decay: 0.9, start_step: 3 });
+    straight_versus_resumed(cfg, 6, 5);
 }
 
 #[test]
 fn resuming_the_sgd_maxout_gan_is_bit_identical_to_training_straight_through() {
-    straight_versus_resumed("goodfellow2014-mnist", 5, 7);
+    straight_versus_resumed(small("goodfellow2014-mnist"), 5, 7);
 }
 
 #[test]

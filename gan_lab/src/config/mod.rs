@@ -217,6 +217,21 @@ pub struct TrainConfig {
     /// Full checkpoints (everything needed to resume) kept; older ones keep only the generator.
     #[serde(default = "default_keep")]
     pub keep_checkpoints: usize,
+    /// Keep an exponential moving average of G's weights and use it for samples and evaluation.
+    /// Omitted from the JSON when null, so older configs keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub g_ema: Option<GeneratorEma>,
+}
+
+/// The moving average of G's weights (Karras et al. 2018; StudioGAN's `G_ema`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorEma {
+    /// Weight of the old average at each G update, in (0, 1): 0.999 averages over ~1000 updates.
+    pub decay: f64,
+    /// Until this many G updates the average is G itself (early weights are not worth keeping).
+    #[serde(default)]
+    pub start_step: u64,
 }
 
 fn default_eval() -> usize {
@@ -319,9 +334,12 @@ mod tests {
     }
 
     #[test]
-    fn a_config_without_weight_clip_keeps_the_json_and_hash_it_had_before_the_field_existed() {
+    fn a_config_without_weight_clip_or_spectral_norm_keeps_the_json_and_hash_it_had_before_the_fields_existed() {
         let json = preset("dcgan28").unwrap().to_json();
-        assert!(!json.contains("weight_clip"), "{json}");
+        assert!(!json.contains("weight_clip") && !json.contains("spectral_norm"), "{json}");
+        let sn = preset("hinge-sn-dcgan28").unwrap();
+        assert!(sn.to_json().contains("\"spectral_norm\": true"));
+        assert_eq!(ExperimentConfig::from_json_str(&sn.to_json()).unwrap(), sn);
         let wgan = preset("wgan-clip-mlp").unwrap();
         assert!(wgan.to_json().contains("\"weight_clip\": 0.01"));
         assert_eq!(ExperimentConfig::from_json_str(&wgan.to_json()).unwrap(), wgan);

@@ -35,6 +35,11 @@ pub struct NetworkConfig {
     /// bound; 0.01 in the paper). Omitted from the JSON when null, so older configs keep their hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_clip: Option<f64>,
+    /// Discriminator only: divide every layer's weight by its largest singular value, estimated
+    /// by one power-iteration step per training forward pass (Miyato et al. 2018). Omitted from
+    /// the JSON when false, so older configs keep their hash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spectral_norm: bool,
 }
 
 impl NetworkConfig {

@@ -60,6 +60,11 @@ pub fn presets() -> Vec<Preset> {
             config: with_loss(dcgan28(), "hinge-dcgan28", LossKind::Hinge),
         },
         Preset {
+            name: "hinge-sn-dcgan28",
+            summary: "Miyato et al. 2018 (SN-GAN): dcgan28 with every D layer spectrally normalised (no BatchNorm in D) and the hinge loss",
+            config: hinge_sn_dcgan28(),
+        },
+        Preset {
             name: "wgan-clip-mlp",
             summary: "Arjovsky et al. 2017 (WGAN): mlp-gan's layers as critic, weights clipped to ±0.01, 5 critic steps, RMSprop 5e-5",
             config: wgan_clip_mlp(),
@@ -108,6 +113,7 @@ fn train(batch_size: usize, steps: u64) -> TrainConfig {
         sample_count: 64,
         eval_samples: 1000,
         keep_checkpoints: 2,
+        g_ema: None,
     }
 }
 
@@ -147,6 +153,7 @@ fn net(architecture: Architecture, activation: Activation, batch_norm: bool) -> 
         init_std: None,
         input_unit_range: false,
         weight_clip: None,
+        spectral_norm: false,
     }
 }
 
@@ -314,6 +321,16 @@ fn dcgan_emoji32() -> ExperimentConfig {
 /// `base` with another loss and name: the loss family compared on one architecture.
 fn with_loss(base: ExperimentConfig, name: &str, loss: LossKind) -> ExperimentConfig {
     ExperimentConfig { name: name.into(), loss, ..base }
+}
+
+/// SN-GAN (Miyato et al. 2018): dcgan28 whose discriminator has every layer spectrally normalised
+/// and no BatchNorm (SN replaces it there), trained with the hinge loss; Adam 2e-4, β = (0.5, 0.999),
+/// one D step per G step is the paper's setting C.
+fn hinge_sn_dcgan28() -> ExperimentConfig {
+    let mut c = with_loss(dcgan28(), "hinge-sn-dcgan28", LossKind::Hinge);
+    c.discriminator.spectral_norm = true;
+    c.discriminator.batch_norm = false;
+    c
 }
 
 /// WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1): RMSprop lr 5e-5, clip c = 0.01,

@@ -109,6 +109,9 @@ impl ExperimentConfig {
             (Some(c), false) => r.positive("discriminator.weight_clip", c),
             (None, _) => {}
         }
+        if is_generator && net.spectral_norm {
+            r.0.push("generator.spectral_norm must be false (it normalises a discriminator's layers), got true".into());
+        }
         match &net.architecture {
             Architecture::Mlp { hidden } => {
                 for (i, &w) in hidden.iter().enumerate() {
@@ -185,6 +188,9 @@ impl ExperimentConfig {
         r.at_least("train.sample_every", t.sample_every, 1);
         r.at_least("train.checkpoint_every", t.checkpoint_every, 1);
         r.at_least("train.keep_checkpoints", t.keep_checkpoints as u64, 1);
+        if let Some(ema) = t.g_ema {
+            r.check(ema.decay > 0.0 && ema.decay < 1.0, || format!("train.g_ema.decay must be in (0, 1), got {}", ema.decay));
+        }
         r.check((1..=1024).contains(&t.sample_count), || format!("train.sample_count must be in [1, 1024], got {}", t.sample_count));
     }
 }
@@ -354,6 +360,8 @@ mod tests {
         );
         one_rule(|c| c.generator.weight_clip = Some(0.01), "generator.weight_clip must be null (it bounds a critic), got 0.01");
         one_rule(|c| c.discriminator.weight_clip = Some(0.0), "discriminator.weight_clip must be a finite number > 0, got 0");
+        one_rule(|c| c.train.g_ema = Some(crate::config::GeneratorEma { decay: 1.0, start_step: 0 }), "train.g_ema.decay must be in (0, 1), got 1");
+        one_rule(|c| c.generator.spectral_norm = true, "generator.spectral_norm must be false (it normalises a discriminator's layers), got true");
         one_rule(
             |c| c.d_optimizer = OptimizerConfig::Rmsprop { lr: 5e-5, alpha: 1.0, eps: 1e-8 },
             "d_optimizer.rmsprop.alpha must be in [0, 1), got 1",

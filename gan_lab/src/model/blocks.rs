@@ -10,7 +10,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{leaky_relu, relu};
 use burn::tensor::backend::Backend;
+use burn::tensor::module::{conv2d, linear};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
+
+use super::spectral::SpectralNorm;
 
 use crate::config::{Activation, ConvLayer};
 
@@ -123,10 +127,29 @@ pub(crate) fn dropout(p: f64) -> Option<Dropout> {
     (p > 0.0).then(|| DropoutConfig::new(p).init())
 }
 
+/// `layer`'s output for `x`, its weight spectrally normalised when `sn` is on.
+pub fn linear_forward<B: Backend>(layer: &Linear<B>, sn: &Option<SpectralNorm<B>>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    match sn {
+        Some(sn) => linear(x, sn.apply_linear(layer.weight.val()), layer.bias.as_ref().map(|b| b.val())),
+        None => layer.forward(x),
+    }
+}
+
+/// Spectral normalisation for a linear layer's weight, when `on`. (Shapes are read with
+/// `lazy_shape`: reading a weight draws it, and weights are drawn later, in visiting order.)
+pub fn linear_spectral_norm<B: Backend>(layer: &Linear<B>, on: bool, device: &B::Device) -> Option<SpectralNorm<B>> {
+    on.then(|| {
+        let [inputs, outputs] = layer.weight.lazy_shape().dims();
+        SpectralNorm::new(outputs, inputs, device)
+    })
+}
+
 /// Linear → BatchNorm? → activation → dropout?
 #[derive(Module, Debug)]
 pub struct DenseBlock<B: Backend> {
     pub linear: Linear<B>,
+    /// Spectral normalisation of `linear`'s weight (discriminators only).
+    pub sn: Option<SpectralNorm<B>>,
     pub norm: Option<BatchNorm<B>>,
     pub dropout: Option<Dropout>,
     pub act: Act,
@@ -138,14 +161,21 @@ impl<B: Backend> DenseBlock<B> {
         let width = units * act.pieces();
         DenseBlock {
             linear: init.linear(d_in, width, !batch_norm, device),
+            sn: None,
             norm: batch_norm.then(|| init.batch_norm(width, device)),
             dropout: dropout(p_drop),
             act,
         }
     }
 
+    /// The block with its weight spectrally normalised when `on`.
+    pub fn spectral_norm(mut self, on: bool, device: &B::Device) -> Self {
+        self.sn = linear_spectral_norm(&self.linear, on, device);
+        self
+    }
+
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        finish(self.linear.forward(x), &self.norm, self.act, &self.dropout)
+        finish(linear_forward(&self.linear, &self.sn, x), &self.norm, self.act, &self.dropout)
     }
 }
 
@@ -181,6 +211,10 @@ impl<B: Backend> ProjectionBlock<B> {
 #[derive(Module, Debug)]
 pub struct ConvBlock<B: Backend> {
     pub conv: Conv2d<B>,
+    /// Spectral normalisation of `conv`'s weight.
+    pub sn: Option<SpectralNorm<B>>,
+    /// Zero padding on every side (`conv`'s, needed when the weight is replaced).
+    pub padding: usize,
     pub norm: Option<BatchNorm<B>>,
     pub dropout: Option<Dropout>,
     pub act: Act,
@@ -199,11 +233,28 @@ impl<B: Backend> ConvBlock<B> {
         }
         let mut conv = cfg.init(device);
         conv.bias = init.bias(conv.bias, c_out, device);
-        ConvBlock { conv, norm: batch_norm.then(|| init.batch_norm(c_out, device)), dropout: dropout(p_drop), act }
+        ConvBlock { conv, sn: None, padding: p, norm: batch_norm.then(|| init.batch_norm(c_out, device)), dropout: dropout(p_drop), act }
+    }
+
+    /// The block with its weight spectrally normalised when `on`.
+    pub fn spectral_norm(mut self, on: bool, device: &B::Device) -> Self {
+        self.sn = on.then(|| {
+            let [out, c_in, kh, kw] = self.conv.weight.lazy_shape().dims();
+            SpectralNorm::new(out, c_in * kh * kw, device)
+        });
+        self
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        finish(self.conv.forward(x), &self.norm, self.act, &self.dropout)
+        let y = match &self.sn {
+            Some(sn) => {
+                let c = &self.conv;
+                let options = ConvOptions::new(c.stride, [self.padding; 2], c.dilation, c.groups);
+                conv2d(x, sn.apply_conv(c.weight.val()), c.bias.as_ref().map(|b| b.val()), options)
+            }
+            None => self.conv.forward(x),
+        };
+        finish(y, &self.norm, self.act, &self.dropout)
     }
 }
 

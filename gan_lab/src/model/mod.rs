@@ -2,9 +2,11 @@
 
 mod blocks;
 mod norm;
+mod spectral;
 
 pub use blocks::{maxout, Act, ConvBlock, ConvTransposeBlock, DenseBlock, Init, ProjectionBlock};
 pub use norm::batch_norm;
+pub use spectral::SpectralNorm;
 
 use burn::module::Module;
 use burn::nn::{Dropout, Linear};
@@ -13,7 +15,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::config::{Architecture, ConvLayer, ExperimentConfig, NetworkConfig, OutputActivation};
-use blocks::dropout;
+use blocks::{dropout, linear_forward, linear_spectral_norm};
 
 /// burn's backends keep one random generator per process (weight initialisation and dropout draw
 /// from it). Whoever seeds it or builds a module holds this lock until their draws are done, so
@@ -119,11 +121,13 @@ pub struct Discriminator<B: Backend> {
     pub dense: Vec<DenseBlock<B>>,
     pub convs: Vec<ConvBlock<B>>,
     pub head: Linear<B>,
+    /// Spectral normalisation of `head`'s weight.
+    pub head_sn: Option<SpectralNorm<B>>,
 }
 
 impl<B: Backend> Discriminator<B> {
     /// Builds the discriminator of `cfg` (assumed validated). BatchNorm, when on, follows every
-    /// hidden layer but the first.
+    /// hidden layer but the first; spectral normalisation, when on, applies to every layer.
     pub fn new(cfg: &ExperimentConfig, device: &B::Device) -> Self {
         let net = &cfg.discriminator;
         let act = Act::from(net.activation);
@@ -135,7 +139,8 @@ impl<B: Backend> Discriminator<B> {
             Architecture::Mlp { hidden } => {
                 let mut d_in = c * h * h;
                 for (i, &units) in hidden.iter().enumerate() {
-                    dense.push(DenseBlock::new(d_in, units, act, net.batch_norm && i > 0, net.dropout.hidden, init, device));
+                    let block = DenseBlock::new(d_in, units, act, net.batch_norm && i > 0, net.dropout.hidden, init, device);
+                    dense.push(block.spectral_norm(net.spectral_norm, device));
                     d_in = units;
                 }
                 d_in
@@ -143,7 +148,8 @@ impl<B: Backend> Discriminator<B> {
             Architecture::Dcgan { layers, .. } => {
                 let (mut c_in, mut size) = (c, h);
                 for (i, layer) in layers.iter().enumerate() {
-                    convs.push(ConvBlock::new(c_in, layer, act, net.batch_norm && i > 0, conv_dropout(net, layer), init, device));
+                    let block = ConvBlock::new(c_in, layer, act, net.batch_norm && i > 0, conv_dropout(net, layer), init, device);
+                    convs.push(block.spectral_norm(net.spectral_norm, device));
                     c_in = layer.channels;
                     size = crate::config::conv_out(size, layer).expect("validated: kernel fits");
                 }
@@ -151,7 +157,8 @@ impl<B: Backend> Discriminator<B> {
             }
         };
         let head = Init(net.init_std).linear_public(features, 1, device);
-        Discriminator { unit_input: net.input_unit_range, input_dropout: dropout(net.dropout.input), dense, convs, head }
+        let head_sn = linear_spectral_norm(&head, net.spectral_norm, device);
+        Discriminator { unit_input: net.input_unit_range, input_dropout: dropout(net.dropout.input), dense, convs, head, head_sn }
     }
 
     /// Logits for images `x`.
@@ -167,7 +174,7 @@ impl<B: Backend> Discriminator<B> {
         } else {
             self.convs.iter().fold(x, |x, block| block.forward(x)).reshape([batch as i64, -1])
         };
-        self.head.forward(features).reshape([batch])
+        linear_forward(&self.head, &self.head_sn, features).reshape([batch])
     }
 }
 

@@ -1,9 +1,10 @@
 //! Full checkpoints and resume.
 //!
 //! `checkpoints/step-NNNNNNN/` holds `generator.mpk`, `discriminator.mpk`, `g_optim.mpk`,
-//! `d_optim.mpk` (burn records, full precision), `metrics.parquet` (the history up to this step)
-//! and `state.json` (step, update counts, data cursor, noise RNG, fixed noise, the open logging
-//! interval, training seconds, the configuration and its hash). It is written into a temporary
+//! `d_optim.mpk` (burn records, full precision), `generator_ema.mpk` (when `train.g_ema` is set),
+//! `metrics.parquet` (the history up to this step) and `state.json` (step, update counts, data
+//! cursor, noise RNG, fixed noise, the open logging interval, training seconds, the configuration
+//! and its hash). It is written into a temporary
 //! folder, every file synced, and renamed into place, so a checkpoint folder is always complete.
 //! Together with the per-step seeding of the backend RNG this makes resumed training on the CPU
 //! bit-identical to uninterrupted training.
@@ -23,6 +24,9 @@ use crate::run::{metrics_parquet, read_json, read_metrics, write_atomic, write_j
 
 /// Version of the checkpoint layout.
 pub const CHECKPOINT_FORMAT: u32 = 1;
+
+/// The moving average of G's weights in a checkpoint folder (only when `train.g_ema` is set).
+pub const GENERATOR_EMA: &str = "generator_ema.mpk";
 
 /// The non-tensor part of a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +109,11 @@ impl<B: AutodiffBackend> Session<B> {
         save("discriminator", Recorder::<B>::record(&rec, records.discriminator, tmp.join("discriminator")))?;
         save("generator optimiser", Recorder::<B>::record(&rec, records.g_optim, tmp.join("g_optim")))?;
         save("discriminator optimiser", Recorder::<B>::record(&rec, records.d_optim, tmp.join("d_optim")))?;
+        let mut files = vec!["generator.mpk", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk"];
+        if let Some(avg) = records.g_ema {
+            save("generator average", Recorder::<B::InnerBackend>::record(&rec, avg, tmp.join("generator_ema")))?;
+            files.push(GENERATOR_EMA);
+        }
         // the history, encoded once: the checkpoint's copy and the run's compacted log
         let metrics = metrics_parquet(&self.history)?;
         write_atomic(&tmp.join("metrics.parquet"), &metrics)?;
@@ -133,7 +142,7 @@ impl<B: AutodiffBackend> Session<B> {
             config_hash: cfg.hash(),
             config: cfg.clone(),
         };
-        for f in ["generator.mpk", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk"] {
+        for f in files {
             sync_file(&tmp.join(f))?;
         }
         write_json(&tmp.join("state.json"), &state)?;
@@ -173,6 +182,13 @@ impl<B: AutodiffBackend> Session<B> {
                 .map_err(|e| recorder_error(&path("g_optim.mpk"), "not a readable optimiser state", e))?,
             d_optim: Recorder::<B>::load(&rec, path("d_optim.mpk"), &device)
                 .map_err(|e| recorder_error(&path("d_optim.mpk"), "not a readable optimiser state", e))?,
+            g_ema: match self.config().train.g_ema {
+                Some(_) => Some(
+                    Recorder::<B::InnerBackend>::load(&rec, path(GENERATOR_EMA), &device)
+                        .map_err(|e| recorder_error(&path(GENERATOR_EMA), "not a readable generator average", e))?,
+                ),
+                None => None,
+            },
         };
         self.history = read_metrics(&path("metrics.parquet"))?;
         let trainer_state = TrainerState {

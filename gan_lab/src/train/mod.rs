@@ -5,6 +5,7 @@
 //! the summary. After every chunk its state is on disk in the run directory.
 
 mod checkpoint;
+mod ema;
 mod fused;
 mod health;
 mod optim;
@@ -13,6 +14,7 @@ mod quality;
 mod trainer;
 
 pub use health::{alarms, mean_pairwise_distance, relative_change};
+pub use ema::{ema_start, ema_update};
 pub use checkpoint::{changed_fields, resume_point, TrainState, CHECKPOINT_FORMAT};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
 pub use progress::{format_duration, progress_line};

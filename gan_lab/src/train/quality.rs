@@ -114,9 +114,13 @@ impl<B: AutodiffBackend> Session<B> {
         if row.fld.is_finite() && (best.as_ref().is_none_or(|b| row.fld < b.fld) || !same_protocol) {
             let dir = run.path.join("checkpoints").join("best");
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let src = run.checkpoint_dir(self.step()).join("generator.mpk");
-            let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
-            write_atomic(&dir.join("generator.mpk"), &bytes)?;
+            for file in ["generator.mpk", super::checkpoint::GENERATOR_EMA] {
+                let src = run.checkpoint_dir(self.step()).join(file);
+                if file == "generator.mpk" || src.is_file() {
+                    let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
+                    write_atomic(&dir.join(file), &bytes)?;
+                }
+            }
             write_json(&run.best_path(), &BestRecord { step: self.step(), fld: row.fld, protocol: row.protocol })?;
         }
         Ok(())

@@ -5,7 +5,8 @@
 //! One step = `d_steps` discriminator updates, then one generator update through the updated D,
 //! reusing the last D step's fake batch (the PyTorch DCGAN tutorial's order). The loss is any
 //! [`AdversarialLoss`] (`config.loss`); a critic with `discriminator.weight_clip` is clamped after
-//! each of its updates (WGAN).
+//! each of its updates (WGAN). With `train.g_ema`, a moving average of G's weights follows each G
+//! update (ema.rs) and makes the samples.
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsParams, Optimizer};
@@ -16,6 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
+use super::ema::{ema_start, ema_update};
 use super::{LabOptim, NetOptimizer};
 use crate::config::{ExperimentConfig, LatentDistribution, OptimizerConfig};
 use crate::data::{self, Batcher, DataCursor, ImageSet, Split};
@@ -96,6 +98,8 @@ pub struct TrainerRecords<B: AutodiffBackend> {
     pub discriminator: <Discriminator<B> as Module<B>>::Record,
     pub g_optim: <NetOptimizer<Generator<B>, B> as Optimizer<Generator<B>, B>>::Record,
     pub d_optim: <NetOptimizer<Discriminator<B>, B> as Optimizer<Discriminator<B>, B>>::Record,
+    /// The moving average of G's weights, when the configuration keeps one.
+    pub g_ema: Option<<Generator<B::InnerBackend> as Module<B::InnerBackend>>::Record>,
 }
 
 /// A GAN in training on backend `B`.
@@ -105,6 +109,8 @@ pub struct Trainer<B: AutodiffBackend> {
     // Both models are taken out while a step moves them through the optimisers.
     g: Option<Generator<B>>,
     d: Option<Discriminator<B>>,
+    /// The moving average of G's weights (`train.g_ema`).
+    g_ema: Option<Generator<B::InnerBackend>>,
     g_opt: NetOptimizer<Generator<B>, B>,
     d_opt: NetOptimizer<Discriminator<B>, B>,
     g_rule: LabOptim,
@@ -142,7 +148,9 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut fixed_rng = ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 1));
         let fixed_noise = noise(&mut fixed_rng, cfg.train.sample_count, cfg.train.latent_size, cfg.train.latent_distribution);
         let batcher = Batcher::new(split.train.clone(), seed_mix(cfg.seed, 2), DataCursor { epoch: 0, position: 0 });
+        let g_ema = cfg.train.g_ema.map(|_| ema_start(&g));
         Ok(Trainer {
+            g_ema,
             noise_rng: ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 3)),
             g_opt: NetOptimizer::from(g_rule.clone()),
             d_opt: NetOptimizer::from(d_rule.clone()),
@@ -206,6 +214,12 @@ impl<B: AutodiffBackend> Trainer<B> {
         let grads = GradientsParams::from_grads(g_loss.backward(), &g);
         let g = self.g_opt.step(learning_rate(&self.cfg.g_optimizer, self.g_updates), g, grads);
         self.g_updates += 1;
+        if let Some(ema) = self.cfg.train.g_ema {
+            self.g_ema = Some(match self.g_ema.take() {
+                Some(avg) if self.g_updates > ema.start_step => ema_update(avg, &g, ema.decay),
+                _ => ema_start(&g),
+            });
+        }
         self.g = Some(g);
         self.d = Some(d);
         self.step += 1;
@@ -223,10 +237,19 @@ impl<B: AutodiffBackend> Trainer<B> {
         Tensor::from_data(TensorData::new(z, [n, self.cfg.train.latent_size]), &self.device)
     }
 
-    /// Images from latent vectors `z` (`n` × latent, flattened), generator in evaluation mode (no
-    /// autodiff, BatchNorm running statistics, no dropout); CHW values in [-1, 1].
+    /// The generator that makes samples: the moving average when there is one, else G; in
+    /// evaluation mode (no autodiff, BatchNorm running statistics, no dropout).
+    pub fn sampler(&self) -> Generator<B::InnerBackend> {
+        match &self.g_ema {
+            Some(avg) => avg.clone(),
+            None => self.generator().valid(),
+        }
+    }
+
+    /// Images from latent vectors `z` (`n` × latent, flattened), made by [`Self::sampler`]; CHW
+    /// values in [-1, 1].
     pub fn generate_from(&self, z: Vec<f32>, n: usize) -> Result<Vec<f32>> {
-        let g = self.generator().valid();
+        let g = self.sampler();
         let z = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(z, [n, self.cfg.train.latent_size]), &self.device);
         g.forward(z).into_data().to_vec::<f32>().map_err(|e| Error::Other(format!("reading samples: {e:?}")))
     }
@@ -266,6 +289,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             discriminator: self.discriminator().clone().into_record(),
             g_optim: self.g_opt.to_record(),
             d_optim: self.d_opt.to_record(),
+            g_ema: self.g_ema.clone().map(|avg| avg.into_record()),
         }
     }
 
@@ -273,6 +297,10 @@ impl<B: AutodiffBackend> Trainer<B> {
     pub fn restore(&mut self, state: TrainerState, records: TrainerRecords<B>) {
         let g = self.g.take().expect("generator present").load_record(records.generator);
         let d = self.d.take().expect("discriminator present").load_record(records.discriminator);
+        self.g_ema = match records.g_ema {
+            Some(r) => Some(g.valid().load_record(r)),
+            None => self.cfg.train.g_ema.map(|_| ema_start(&g)),
+        };
         self.g = Some(g);
         self.d = Some(d);
         self.g_opt = NetOptimizer::from(self.g_rule.clone()).load_record(records.g_optim);
