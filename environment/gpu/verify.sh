@@ -56,8 +56,9 @@ doctor() {
 # The same checkpoint (1 step on flex) resumed on flex and on the backend under test.
 agreement() {
     rm -rf "$runs/agree"
-    "$BIN" train --config "$cfg" --backend flex --steps 1 --batch-size "$BATCH" --limit 4096 --log-every 1 \
-        --sample-every 100000 --checkpoint-every 100000 --runs-dir "$runs/agree/start" --quiet || return 1
+    "$BIN" train --config "$cfg" --backend flex --steps 1 --set train.batch_size="$BATCH" --set data.limit=4096 \
+        --set train.log_every=1 --set train.sample_every=100000 --set train.checkpoint_every=100000 \
+        --runs-dir "$runs/agree/start" --quiet || return 1
     local start
     start=$(find "$runs/agree/start" -mindepth 1 -maxdepth 1 -type d | head -1)
     mkdir -p "$runs/agree/cpu" "$runs/agree/other"
@@ -69,7 +70,8 @@ agreement() {
 }
 
 long_run() {
-    "$BIN" train --config "$cfg" --backend "$BACKEND" --steps "$LONG" --batch-size "$BATCH" --log-every 50 --runs-dir "$runs/long"
+    "$BIN" train --config "$cfg" --backend "$BACKEND" --steps "$LONG" --set train.batch_size="$BATCH" --set train.log_every=50 \
+        --runs-dir "$runs/long"
 }
 
 bench() {

@@ -36,7 +36,7 @@ fn run_dirs(root: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(root).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
 }
 
-const QUICK: [&str; 10] = ["--steps", "10", "--limit", "64", "--batch-size", "16", "--log-every", "5", "--quiet", "--threads=2"];
+const QUICK: [&str; 10] = ["--steps", "10", "--set", "data.limit=64", "--set", "train.batch_size=16", "--set", "train.log_every=5", "--quiet", "--threads=2"];
 
 #[test]
 fn presets_lists_every_preset_on_one_line_each() {
@@ -45,7 +45,7 @@ fn presets_lists_every_preset_on_one_line_each() {
     let text = stdout(&o);
     assert_eq!(text.lines().count(), gan_lab::config::presets().len(), "{text}");
     let names = ["goodfellow2014-mnist", "flux-mlp-mnist", "flux-dcgan-mnist", "dcgan28", "mlp-gan", "pytorch-dcgan64", "dcgan-emoji32"];
-    for name in names.into_iter().chain(["lsgan-dcgan28", "hinge-dcgan28", "wgan-clip-mlp"]) {
+    for name in names.into_iter().chain(["lsgan-dcgan28", "hinge-dcgan28", "hinge-sn-dcgan28", "wgan-clip-mlp"]) {
         assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing:\n{text}");
     }
 }
@@ -58,7 +58,7 @@ fn a_shown_preset_is_a_config_file_that_trains() {
     let cfg = dir.join("my.json");
     std::fs::write(&cfg, stdout(&o)).unwrap();
     let runs = dir.join("runs");
-    let mut args = vec!["train", "--config", cfg.to_str().unwrap(), "--backend", "ndarray", "--seed", "7", "--runs-dir", runs.to_str().unwrap()];
+    let mut args = vec!["train", "--config", cfg.to_str().unwrap(), "--backend", "ndarray", "--set", "seed=7", "--runs-dir", runs.to_str().unwrap()];
     args.extend(QUICK);
     let o = gan_lab(&args);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -105,7 +105,8 @@ fn training_on_a_folder_of_own_images_works() {
     }
     std::fs::write(images.join("LICENSE.txt"), "mine").unwrap();
     let runs = dir.join("runs");
-    let mut args = vec!["train", "--preset", "dcgan-emoji32", "--dataset", images.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()];
+    let data = format!("data.dataset={}", images.display());
+    let mut args = vec!["train", "--preset", "dcgan-emoji32", "--set", &data, "--runs-dir", runs.to_str().unwrap()];
     args.extend(QUICK);
     let o = gan_lab(&args);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -149,16 +150,19 @@ fn broken_datasets_give_an_error_naming_the_file_and_create_no_run() {
     let good = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/mnist10k/mnist10k-images-idx3-ubyte.gz")).unwrap();
     let truncated = dir.join("truncated.gz");
     std::fs::write(&truncated, &good[..good.len() / 3]).unwrap();
-    let err = fails(&["train", "--preset", "dcgan28", "--dataset", truncated.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
+    let data = |p: &Path| format!("data.dataset={}", p.display());
+    let err = fails(&["train", "--preset", "dcgan28", "--set", &data(&truncated), "--runs-dir", runs.to_str().unwrap()]);
     assert!(err.contains("truncated.gz") && err.contains("corrupt or truncated"), "{err}");
 
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let err = fails(&["train", "--preset", "dcgan28", "--dataset", empty.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()]);
+    let err = fails(&["train", "--preset", "dcgan28", "--set", &data(&empty), "--runs-dir", runs.to_str().unwrap()]);
     assert!(err.contains("no .png/.jpg/.jpeg images found"), "{err}");
 
-    let err = fails(&["train", "--preset", "dcgan28", "--dataset", "no/such/place", "--runs-dir", runs.to_str().unwrap()]);
+    let err = fails(&["train", "--preset", "dcgan28", "--set", "data.dataset=no/such/place", "--runs-dir", runs.to_str().unwrap()]);
     assert!(err.contains("no/such/place"), "{err}");
+    let err = fails(&["train", "--preset", "dcgan28", "--set", "train.batchsize=16", "--runs-dir", runs.to_str().unwrap()]);
+    assert!(err.contains("settings train.batchsize=16: unknown field `batchsize`"), "{err}");
     assert!(run_dirs(&runs).is_empty());
 }
 
@@ -188,7 +192,7 @@ fn doctor_reports_every_backend_the_kernel_the_caches_and_the_platform_record() 
 fn compare_losses_needs_steps_in_common() {
     let dir = temp("compare");
     let runs = dir.join("runs");
-    let out = gan_lab(&["train", "--preset", "mlp-gan", "--steps", "3", "--limit", "512", "--log-every", "1", "--runs-dir", runs.to_str().unwrap(), "--quiet"]);
+    let out = gan_lab(&["train", "--preset", "mlp-gan", "--steps", "3", "--set", "data.limit=512", "--set", "train.log_every=1", "--runs-dir", runs.to_str().unwrap(), "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = run_dirs(&runs).remove(0);
     let same = gan_lab(&["compare-losses", run.to_str().unwrap(), run.to_str().unwrap(), "--steps", "3"]);

@@ -153,8 +153,8 @@ fn kill_9_at_random_moments_leaves_runs_that_open_list_and_resume() {
     let trials = delays(12);
     for delay in &trials {
         let mut child = Command::new(bin)
-            .args(["train", "--preset", "mlp-gan", "--limit", "256", "--batch-size", "16", "--steps", "1000000"])
-            .args(["--log-every", "2", "--sample-every", "3", "--checkpoint-every", "4", "--quiet", "--threads", "1"])
+            .args(["train", "--preset", "mlp-gan", "--set", "data.limit=256", "--set", "train.batch_size=16", "--steps", "1000000"])
+            .args(["--set", "train.log_every=2", "--set", "train.sample_every=3", "--set", "train.checkpoint_every=4", "--quiet", "--threads", "1"])
             .arg("--runs-dir")
             .arg(&runs)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -195,7 +195,7 @@ fn processes_training_into_the_same_runs_folder_never_collide() {
     let children: Vec<_> = (0..4)
         .map(|_| {
             Command::new(bin)
-                .args(["train", "--preset", "mlp-gan", "--limit", "64", "--batch-size", "8", "--steps", "4", "--log-every", "2"])
+                .args(["train", "--preset", "mlp-gan", "--set", "data.limit=64", "--set", "train.batch_size=8", "--steps", "4", "--set", "train.log_every=2"])
                 .args(["--quiet", "--threads", "1", "--runs-dir"])
                 .arg(&runs)
                 .current_dir(env!("CARGO_MANIFEST_DIR"))

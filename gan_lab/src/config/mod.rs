@@ -5,6 +5,7 @@
 
 mod network;
 mod presets;
+mod settings;
 mod validate;
 
 pub use network::{Activation, Architecture, ConvLayer, DropoutConfig, NetworkConfig, OutputActivation};
@@ -12,6 +13,7 @@ pub use network::{Activation, Architecture, ConvLayer, DropoutConfig, NetworkCon
 pub(crate) use validate::conv_out;
 
 pub use presets::{preset, preset_names, presets, Preset};
+pub use settings::{parse_setting, set_path};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

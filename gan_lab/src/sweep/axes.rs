@@ -4,6 +4,8 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use crate::config::set_path;
+
 /// Axis names that change more than one field, with what they do.
 pub const SHORTCUTS: [(&str, &str); 8] = [
     ("activation", "hidden activation of both networks: \"relu\", \"leaky_relu\" (α 0.2) or a full activation object"),
@@ -63,25 +65,6 @@ pub(super) fn name_part(axis: &str, v: &Value) -> String {
         Value::String(s) => slug(s),
         other => slug(&other.to_string()),
     }
-}
-
-/// Sets the field at `path` (dotted) of a configuration in JSON form. The field must exist.
-pub(super) fn set_path(cfg: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
-    let mut here = cfg;
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let Value::Object(map) = here else {
-            return Err(format!("'{}' is not an object, so it has no field '{part}'", parts[..i].join(".")));
-        };
-        let fields = map.keys().cloned().collect::<Vec<_>>().join(", ");
-        let Some(next) = map.get_mut(*part) else {
-            let at = if i == 0 { "the configuration".to_string() } else { format!("'{}'", parts[..i].join(".")) };
-            return Err(format!("{at} has no field '{part}' (its fields: {fields})"));
-        };
-        here = next;
-    }
-    *here = value;
-    Ok(())
 }
 
 /// Sets `field` inside each optimiser's variant object (`{"adam": {"lr": …}}`).

@@ -21,8 +21,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::axes::{application_order, apply_axis, compact, label_of, name_part, set_path};
-use crate::config::{preset, ExperimentConfig};
+use super::axes::{application_order, apply_axis, compact, label_of, name_part};
+use crate::config::{preset, set_path, ExperimentConfig};
 use crate::error::{Error, Result};
 
 /// What to sweep. Unknown fields are an error.
@@ -341,7 +341,7 @@ mod tests {
     fn an_unknown_path_or_an_invalid_variant_is_named() {
         let p = plan(r#"{"name": "x", "base": "mlp-gan", "axes": {"generator.batchnorm": [true]}, "seeds": [0], "steps": 5}"#);
         let problems = p.problems().join("\n");
-        assert!(problems.contains("axis 'generator.batchnorm' = true: 'generator' has no field 'batchnorm'"), "{problems}");
+        assert!(problems.contains("generator.batchnorm=true: unknown field `batchnorm`, expected one of"), "{problems}");
         let p = plan(r#"{"name": "x", "base": "mlp-gan", "axes": {"batch_size": [64, 0]}, "seeds": [0], "steps": 5}"#);
         let problems = p.problems().join("\n");
         assert!(problems.starts_with("batch_size=0: invalid configuration: "), "{problems}");

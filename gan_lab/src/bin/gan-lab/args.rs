@@ -166,27 +166,20 @@ pub struct TrainArgs {
     /// A JSON config file (see `gan-lab presets --show NAME` for the format).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Dataset: a shipped name, a gzip IDX file or a folder of images (overrides the config).
-    #[arg(long)]
-    pub dataset: Option<String>,
     /// flex (default), ndarray or cuda.
     #[arg(long, default_value = "flex")]
     pub backend: String,
-    /// Seed (overrides the config).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Generator steps to train (default: the config's train.steps).
+    /// Change a setting by its dotted path in the JSON config (repeatable), e.g.
+    /// `--set train.batch_size=16 --set data.dataset=path/to/images --set seed=7`. The value is
+    /// read as JSON when it parses, else as a string.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub settings: Vec<String>,
+    /// Generator steps to train (sets train.steps; default: the config's).
     #[arg(long)]
     pub steps: Option<u64>,
     /// Train for this many minutes instead of a step count.
     #[arg(long, conflicts_with = "steps")]
     pub minutes: Option<f64>,
-    /// Batch size (overrides the config).
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Use only the first N images of the dataset.
-    #[arg(long)]
-    pub limit: Option<usize>,
     /// Folder that receives the run directory.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -197,13 +190,6 @@ pub struct TrainArgs {
     /// (default: $GAN_LAB_PRICE_PER_HOUR).
     #[arg(long)]
     pub price_per_hour: Option<String>,
-    /// Log, sample and checkpoint intervals (override the config).
-    #[arg(long)]
-    pub log_every: Option<u64>,
-    #[arg(long)]
-    pub sample_every: Option<u64>,
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
     /// No progress lines.
     #[arg(long)]
     pub quiet: bool,

@@ -59,40 +59,17 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn build_config(args: &TrainArgs) -> Result<ExperimentConfig> {
-    let mut cfg = match (&args.preset, &args.config) {
+    let base = match (&args.preset, &args.config) {
         (Some(name), _) => preset(name)?,
         (None, Some(path)) => ExperimentConfig::from_json_file(path)?,
         (None, None) => return Err(Error::Other("give --preset NAME or --config FILE".into())),
     };
-    if let Some(d) = &args.dataset {
-        cfg.data.dataset = d.clone();
-    }
-    if let Some(s) = args.seed {
-        cfg.seed = s;
-    }
-    if let Some(s) = args.steps {
-        cfg.train.steps = s;
-    }
-    if let Some(b) = args.batch_size {
-        cfg.train.batch_size = b;
-    }
-    if let Some(l) = args.limit {
-        cfg.data.limit = Some(l);
-    }
-    if let Some(v) = args.log_every {
-        cfg.train.log_every = v;
-    }
-    if let Some(v) = args.sample_every {
-        cfg.train.sample_every = v;
-    }
-    if let Some(v) = args.checkpoint_every {
-        cfg.train.checkpoint_every = v;
-    }
-    cfg.validate().map_err(|e| match (e, &args.config) {
+    let mut settings = args.settings.clone();
+    settings.extend(args.steps.map(|s| format!("train.steps={s}")));
+    base.with_settings(&settings).map_err(|e| match (e, &args.config) {
         (Error::InvalidConfig(rules), Some(path)) => Error::bad_file(path, format!("invalid configuration: {}", rules.join("; "))),
         (e, _) => e,
-    })?;
-    Ok(cfg)
+    })
 }
 
 fn set_threads(threads: Option<usize>) -> Result<()> {
