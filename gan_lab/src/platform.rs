@@ -242,7 +242,7 @@ impl AnySession {
     }
     /// Turns progress lines on or off.
     pub fn set_verbose(&mut self, verbose: bool) {
-        each!(self, s => s.verbose = verbose)
+        each!(self, s => s.set_verbose(verbose))
     }
     /// See [`Session::stop`].
     pub fn set_stop_flag(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {

@@ -57,7 +57,6 @@ impl ExperimentConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::preset;
 
     #[test]

@@ -11,12 +11,13 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder as RecordFormat};
 use burn::tensor::backend::AutodiffBackend;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Session, TrainerRecords, TrainerState};
+use super::recorder::Interval;
+use super::{Recorder, Trainer, TrainerRecords, TrainerState};
 use crate::config::ExperimentConfig;
 use crate::data::DataCursor;
 use crate::error::{Error, Result};
@@ -86,11 +87,12 @@ pub fn changed_fields(a: &serde_json::Value, b: &serde_json::Value) -> Vec<Strin
     out
 }
 
-impl<B: AutodiffBackend> Session<B> {
-    /// Writes a full checkpoint for the current step (once per step).
-    pub(super) fn save_checkpoint(&mut self) -> Result<Option<PathBuf>> {
+impl<B: AutodiffBackend> Recorder<B> {
+    /// Writes a full checkpoint of `trainer` and the open logging interval for the current step
+    /// (once per step).
+    pub fn save_checkpoint(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>> {
         let Some(run) = self.run.clone() else { return Ok(None) };
-        let step = self.step();
+        let step = trainer.step_count();
         if let Some((last, path)) = &self.last_checkpoint {
             if *last == step {
                 return Ok(Some(path.clone()));
@@ -104,14 +106,14 @@ impl<B: AutodiffBackend> Session<B> {
         let save = |what: &str, result: std::result::Result<(), burn::record::RecorderError>| {
             result.map_err(|e| recorder_error(&tmp, &format!("saving the {what} failed"), e))
         };
-        let records = self.trainer.records();
-        save("generator", Recorder::<B>::record(&rec, records.generator, tmp.join("generator")))?;
-        save("discriminator", Recorder::<B>::record(&rec, records.discriminator, tmp.join("discriminator")))?;
-        save("generator optimiser", Recorder::<B>::record(&rec, records.g_optim, tmp.join("g_optim")))?;
-        save("discriminator optimiser", Recorder::<B>::record(&rec, records.d_optim, tmp.join("d_optim")))?;
+        let records = trainer.records();
+        save("generator", RecordFormat::<B>::record(&rec, records.generator, tmp.join("generator")))?;
+        save("discriminator", RecordFormat::<B>::record(&rec, records.discriminator, tmp.join("discriminator")))?;
+        save("generator optimiser", RecordFormat::<B>::record(&rec, records.g_optim, tmp.join("g_optim")))?;
+        save("discriminator optimiser", RecordFormat::<B>::record(&rec, records.d_optim, tmp.join("d_optim")))?;
         let mut files = vec!["generator.mpk", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk"];
         if let Some(avg) = records.g_ema {
-            save("generator average", Recorder::<B::InnerBackend>::record(&rec, avg, tmp.join("generator_ema")))?;
+            save("generator average", RecordFormat::<B::InnerBackend>::record(&rec, avg, tmp.join("generator_ema")))?;
             files.push(GENERATOR_EMA);
         }
         // the history, encoded once: the checkpoint's copy and the run's compacted log
@@ -125,8 +127,8 @@ impl<B: AutodiffBackend> Session<B> {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(Error::Diverged { step, what: format!("non-finite loss sums {bad:?} since the last log; the last good checkpoint is kept") });
         }
-        let t = self.trainer.state();
-        let cfg = self.config();
+        let t = trainer.state();
+        let cfg = trainer.config();
         let state = TrainState {
             format: CHECKPOINT_FORMAT,
             step: t.step,
@@ -149,42 +151,42 @@ impl<B: AutodiffBackend> Session<B> {
         std::fs::rename(&tmp, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
         self.last_checkpoint = Some((step, final_dir.clone()));
         run.compact_metrics(&metrics)?;
-        run.prune_checkpoints(self.config().train.keep_checkpoints)?;
+        run.prune_checkpoints(cfg.train.keep_checkpoints)?;
         Ok(Some(final_dir))
     }
 
-    /// Restores every piece of training state from a checkpoint folder written by this
+    /// Restores `trainer` and the recorder from a checkpoint folder written by this
     /// configuration. Refuses a checkpoint of another configuration, naming the changed fields.
-    pub fn load_checkpoint(&mut self, dir: &Path) -> Result<()> {
+    pub fn load_checkpoint(&mut self, trainer: &mut Trainer<B>, dir: &Path) -> Result<()> {
         let state: TrainState = read_json(&dir.join("state.json"))?;
         if state.format != CHECKPOINT_FORMAT {
             return Err(Error::bad_file(dir.join("state.json"), format!("checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})", state.format)));
         }
         // Compare the configurations themselves: the stored hash also changes when a later version
         // adds a field with a default, which is not a change of configuration.
-        if &state.config != self.config() {
+        if &state.config != trainer.config() {
             let a = serde_json::to_value(&state.config).expect("config serialises");
-            let b = serde_json::to_value(self.config()).expect("config serialises");
+            let b = serde_json::to_value(trainer.config()).expect("config serialises");
             return Err(Error::bad_file(
                 dir,
                 format!("this checkpoint belongs to another configuration; changed fields: {}", changed_fields(&a, &b).join(", ")),
             ));
         }
         let rec = recorder();
-        let device = self.trainer.device().clone();
+        let device = trainer.device().clone();
         let path = |f: &str| dir.join(f);
         let records = TrainerRecords {
-            generator: Recorder::<B>::load(&rec, path("generator.mpk"), &device)
+            generator: RecordFormat::<B>::load(&rec, path("generator.mpk"), &device)
                 .map_err(|e| recorder_error(&path("generator.mpk"), "not a readable generator checkpoint", e))?,
-            discriminator: Recorder::<B>::load(&rec, path("discriminator.mpk"), &device)
+            discriminator: RecordFormat::<B>::load(&rec, path("discriminator.mpk"), &device)
                 .map_err(|e| recorder_error(&path("discriminator.mpk"), "not a readable discriminator checkpoint", e))?,
-            g_optim: Recorder::<B>::load(&rec, path("g_optim.mpk"), &device)
+            g_optim: RecordFormat::<B>::load(&rec, path("g_optim.mpk"), &device)
                 .map_err(|e| recorder_error(&path("g_optim.mpk"), "not a readable optimiser state", e))?,
-            d_optim: Recorder::<B>::load(&rec, path("d_optim.mpk"), &device)
+            d_optim: RecordFormat::<B>::load(&rec, path("d_optim.mpk"), &device)
                 .map_err(|e| recorder_error(&path("d_optim.mpk"), "not a readable optimiser state", e))?,
-            g_ema: match self.config().train.g_ema {
+            g_ema: match trainer.config().train.g_ema {
                 Some(_) => Some(
-                    Recorder::<B::InnerBackend>::load(&rec, path(GENERATOR_EMA), &device)
+                    RecordFormat::<B::InnerBackend>::load(&rec, path(GENERATOR_EMA), &device)
                         .map_err(|e| recorder_error(&path(GENERATOR_EMA), "not a readable generator average", e))?,
                 ),
                 None => None,
@@ -199,8 +201,8 @@ impl<B: AutodiffBackend> Session<B> {
             noise_rng: state.noise_rng,
             fixed_noise: state.fixed_noise_bits.iter().map(|&b| f32::from_bits(b)).collect(),
         };
-        self.trainer.restore(trainer_state, records);
-        self.interval = super::Interval { steps: state.interval_steps, seconds: state.interval_seconds };
+        trainer.restore(trainer_state, records);
+        self.interval = Interval { steps: state.interval_steps, seconds: state.interval_seconds };
         self.stats_acc = state.interval_sums_bits.map(|bits| {
             let v: Vec<f32> = bits.iter().map(|&b| f32::from_bits(b)).collect();
             burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, [4]), &device)
@@ -208,6 +210,9 @@ impl<B: AutodiffBackend> Session<B> {
         self.train_seconds = state.train_seconds;
         self.last_checkpoint = Some((state.step, dir.to_path_buf()));
         self.last_sample = self.run.as_ref().map(|r| r.sample_path(state.step)).filter(|p| p.is_file());
+        if let Some(run) = &self.run {
+            self.evaluation.restore(run, state.step)?;
+        }
         Ok(())
     }
 }
