@@ -3,6 +3,7 @@
 //! burn keeps the backend as a type parameter; [`AnySession`] is the run-time choice, one variant
 //! per compiled backend, each dispatching to the same monomorphised [`Session`] code.
 
+use std::path::Path;
 use std::time::Duration;
 
 use burn::backend::{Autodiff, Flex, NdArray};
@@ -10,7 +11,7 @@ use burn::backend::{Autodiff, Flex, NdArray};
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
 use crate::report::ImageGrid;
-use crate::run::{MetricsRow, PlatformRecord, RunDir, Summary};
+use crate::run::{read_json, MetricsRow, PlatformRecord, RunDir, Summary};
 use crate::train::{ChunkReport, Session};
 
 /// A compute backend.
@@ -138,6 +139,17 @@ fn no_cuda() -> Error {
     }
 }
 
+/// The backend a run recorded in its platform.json; flex for a run without one (older runs). An
+/// unreadable record or an unknown backend name is an error naming the file.
+pub fn recorded_backend(run: &RunDir) -> Result<BackendKind> {
+    let path = run.platform_path();
+    if !path.exists() {
+        return Ok(BackendKind::Flex);
+    }
+    let record: PlatformRecord = read_json(&path)?;
+    BackendKind::parse(&record.backend).map_err(|e| Error::bad_file(&path, e.to_string()))
+}
+
 /// A [`Session`] on a backend chosen at run time.
 pub enum AnySession {
     Flex(Session<Autodiff<Flex>>),
@@ -171,8 +183,30 @@ impl AnySession {
         }
     }
 
-    /// Reopens `run` for more training on `backend` (see [`Session::open`]).
-    pub fn open(run: RunDir, backend: BackendKind, price_per_hour_usd: Option<f64>) -> Result<Self> {
+    /// Starts a new run of `cfg`: checks the backend, builds the session (data, models) and only
+    /// then creates its directory under `runs_dir`, so a bad dataset or backend leaves nothing
+    /// behind; warns on stderr about files skipped in an image folder. The one way a run starts
+    /// (`gan-lab train`, the engine's `new`).
+    pub fn start(cfg: ExperimentConfig, backend: BackendKind, price_per_hour_usd: Option<f64>, runs_dir: &Path) -> Result<Self> {
+        backend.check()?;
+        let mut session = Self::new(cfg, backend, price_per_hour_usd, None)?;
+        if let [first, ..] = session.skipped_files() {
+            eprintln!("warning: skipped {} files that are not .png/.jpg/.jpeg images (e.g. {})", session.skipped_files().len(), first.display());
+        }
+        let run = RunDir::create(runs_dir, session.config())?;
+        session.attach_run(run)?;
+        Ok(session)
+    }
+
+    /// Reopens `run` for more training (see [`Session::open`]) on `backend`, or when `None` on
+    /// the backend its platform.json records. The one way a run continues (`gan-lab resume`, the
+    /// engine's `open`, a sweep worker).
+    pub fn open(run: RunDir, backend: Option<BackendKind>, price_per_hour_usd: Option<f64>) -> Result<Self> {
+        let backend = match backend {
+            Some(b) => b,
+            None => recorded_backend(&run)?,
+        };
+        backend.check()?;
         let platform = platform_record(backend, price_per_hour_usd);
         match backend {
             BackendKind::Flex => Ok(AnySession::Flex(Session::open(run, Default::default(), platform)?)),
@@ -181,6 +215,16 @@ impl AnySession {
             BackendKind::Cuda => Ok(AnySession::Cuda(Session::open(run, cuda_device()?, platform)?)),
             #[cfg(not(feature = "cuda"))]
             BackendKind::Cuda => Err(no_cuda()),
+        }
+    }
+
+    /// The backend this session trains on.
+    pub fn backend(&self) -> BackendKind {
+        match self {
+            AnySession::Flex(_) => BackendKind::Flex,
+            AnySession::NdArray(_) => BackendKind::NdArray,
+            #[cfg(feature = "cuda")]
+            AnySession::Cuda(_) => BackendKind::Cuda,
         }
     }
 
@@ -253,6 +297,20 @@ impl AnySession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_reopens_on_its_recorded_backend_flex_without_a_record_and_an_unknown_one_is_an_error() {
+        let run = RunDir { path: crate::test_scratch_dir("recorded_backend") };
+        std::fs::create_dir_all(&run.path).unwrap();
+        assert_eq!(recorded_backend(&run).unwrap(), BackendKind::Flex);
+        let mut record = serde_json::to_value(platform_record(BackendKind::NdArray, None)).unwrap();
+        crate::run::write_json(&run.platform_path(), &record).unwrap();
+        assert_eq!(recorded_backend(&run).unwrap(), BackendKind::NdArray);
+        record["backend"] = "tpu".into();
+        crate::run::write_json(&run.platform_path(), &record).unwrap();
+        let err = recorded_backend(&run).unwrap_err().to_string();
+        assert!(err.contains("platform.json") && err.contains("tpu"), "{err}");
+    }
 
     #[test]
     fn backend_names_parse_and_unknown_ones_list_the_choices() {

@@ -95,7 +95,7 @@ fn mutated_checkpoints_give_errors_not_panics() {
         let file = ckpt.join(files[trial % files.len()]);
         let original = std::fs::read(&file).unwrap();
         std::fs::write(&file, mutate(&mut rng, &original)).unwrap();
-        let outcome = std::panic::catch_unwind(|| AnySession::open(run.clone(), BackendKind::Flex, None).map(|_| ()));
+        let outcome = std::panic::catch_unwind(|| AnySession::open(run.clone(), Some(BackendKind::Flex), None).map(|_| ()));
         std::fs::write(&file, &original).unwrap();
         match outcome {
             Ok(Ok(())) => {}
@@ -108,5 +108,5 @@ fn mutated_checkpoints_give_errors_not_panics() {
         }
     }
     assert!(errors >= 18, "most mutations are detected: {errors} of 36");
-    AnySession::open(run, BackendKind::Flex, None).expect("the restored checkpoint opens");
+    AnySession::open(run, Some(BackendKind::Flex), None).expect("the restored checkpoint opens");
 }

@@ -51,7 +51,7 @@ fn straight_versus_resumed_here(cfg: ExperimentConfig, first: u64, second: u64) 
     part.set_verbose(false);
     part.train_steps(first).unwrap();
     drop(part);
-    let mut resumed = AnySession::open(resumed_dir, BackendKind::Flex, None).unwrap();
+    let mut resumed = AnySession::open(resumed_dir, Some(BackendKind::Flex), None).unwrap();
     resumed.set_verbose(false);
     assert_eq!(resumed.step(), first);
     resumed.train_steps(second).unwrap();
@@ -112,7 +112,7 @@ fn a_checkpoint_of_another_configuration_is_refused_naming_the_changed_fields() 
     changed.train.batch_size = 16;
     changed.seed = 9;
     std::fs::write(run.config_path(), changed.to_json()).unwrap();
-    let err = AnySession::open(run, BackendKind::Flex, None).err().unwrap().to_string();
+    let err = AnySession::open(run, Some(BackendKind::Flex), None).err().unwrap().to_string();
     assert!(err.contains("another configuration") && err.contains("seed, train.batch_size"), "{err}");
 }
 
@@ -128,7 +128,7 @@ fn a_truncated_checkpoint_file_is_an_error_naming_it() {
     let g = run.checkpoint_dir(5).join("generator.mpk");
     let bytes = std::fs::read(&g).unwrap();
     std::fs::write(&g, &bytes[..bytes.len() / 2]).unwrap();
-    let err = AnySession::open(run, BackendKind::Flex, None).err().unwrap().to_string();
+    let err = AnySession::open(run, Some(BackendKind::Flex), None).err().unwrap().to_string();
     assert!(err.contains("generator.mpk") && err.contains("not a readable generator checkpoint"), "{err}");
 }
 
@@ -226,6 +226,6 @@ fn a_run_directory_with_a_missing_file_gives_a_clear_error() {
     s.train_steps(5).unwrap();
     drop(s);
     std::fs::remove_file(run.checkpoint_dir(5).join("d_optim.mpk")).unwrap();
-    let err = AnySession::open(run, BackendKind::Flex, None).err().unwrap().to_string();
+    let err = AnySession::open(run, Some(BackendKind::Flex), None).err().unwrap().to_string();
     assert!(err.contains("d_optim.mpk"), "{err}");
 }

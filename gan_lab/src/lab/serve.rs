@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::protocol::{BackendStatus, Command, Event};
 use crate::error::{Error, Result};
 use crate::platform::{cpu_threads, price_from_env, AnySession, BackendKind};
-use crate::run::{read_json, PlatformRecord, RunDir};
+use crate::run::RunDir;
 
 fn emit(event: &Event) {
     // A client that has gone away cannot be told anything; keep going and finish cleanly.
@@ -73,12 +73,12 @@ fn price(p: Option<f64>) -> Result<Option<f64>> {
     }
 }
 
-fn ready(session: &AnySession, backend: BackendKind) -> Result<Event> {
+fn ready(session: &AnySession) -> Result<Event> {
     let run = session.run_dir().ok_or_else(|| Error::Engine { message: "the session has no run directory".into() })?;
     Ok(Event::Ready {
         run: std::fs::canonicalize(&run.path).unwrap_or_else(|_| run.path.clone()),
         step: session.step(),
-        backend: backend.name().into(),
+        backend: session.backend().name().into(),
         threads: cpu_threads(),
         version: format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("GAN_LAB_GIT_COMMIT")),
     })
@@ -88,27 +88,14 @@ fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -
     match cmd {
         Command::New { config, runs_dir, backend, price_per_hour } => {
             refuse_second(slot)?;
-            let backend = BackendKind::parse(&backend)?;
-            backend.check()?;
-            config.validate()?;
-            // Build first (data, models): a bad dataset leaves no run directory behind.
-            let mut s = AnySession::new(*config.clone(), backend, price(price_per_hour)?, None)?;
-            if let [first, ..] = s.skipped_files() {
-                eprintln!("warning: skipped {} files that are not .png/.jpg/.jpeg images (e.g. {})", s.skipped_files().len(), first.display());
-            }
-            s.attach_run(RunDir::create(&runs_dir, &config)?)?;
-            install(slot, s, backend, stop)
+            let s = AnySession::start(*config, BackendKind::parse(&backend)?, price(price_per_hour)?, &runs_dir)?;
+            install(slot, s, stop)
         }
         Command::Open { run, backend, price_per_hour } => {
             refuse_second(slot)?;
-            let run = RunDir::open(&run)?;
-            let backend = match backend {
-                Some(b) => BackendKind::parse(&b)?,
-                None => read_json::<PlatformRecord>(&run.platform_path()).ok().and_then(|p| BackendKind::parse(&p.backend).ok()).unwrap_or(BackendKind::Flex),
-            };
-            backend.check()?;
-            let s = AnySession::open(run, backend, price(price_per_hour)?)?;
-            install(slot, s, backend, stop)
+            let backend = backend.as_deref().map(BackendKind::parse).transpose()?;
+            let s = AnySession::open(RunDir::open(&run)?, backend, price(price_per_hour)?)?;
+            install(slot, s, stop)
         }
         Command::Train { steps, seconds } => {
             let s = slot.as_mut().ok_or_else(|| Error::Engine { message: "no session yet: send 'new' or 'open' first".into() })?;
@@ -149,10 +136,10 @@ fn refuse_second(slot: &Option<AnySession>) -> Result<()> {
     }
 }
 
-fn install(slot: &mut Option<AnySession>, mut s: AnySession, backend: BackendKind, stop: &Arc<AtomicBool>) -> Result<Event> {
+fn install(slot: &mut Option<AnySession>, mut s: AnySession, stop: &Arc<AtomicBool>) -> Result<Event> {
     s.set_verbose(true);
     s.set_stop_flag(Arc::clone(stop));
-    let event = ready(&s, backend)?;
+    let event = ready(&s)?;
     *slot = Some(s);
     Ok(event)
 }

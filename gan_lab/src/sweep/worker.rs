@@ -59,7 +59,7 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
     if !record.exists() {
         write_json(&record, &SweepRecord::new(plan, run))?;
     }
-    let mut session = AnySession::open(rd, backend, price_per_hour)?;
+    let mut session = AnySession::open(rd, Some(backend), price_per_hour)?;
     session.set_verbose(verbose);
     let done = session.step();
     println!("{} ({}, {} seed {}): step {done} of {}", run.id, run.label(), run.backend, run.seed, plan.steps);

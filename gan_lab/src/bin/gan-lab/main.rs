@@ -11,7 +11,7 @@ use args::{BenchArgs, Cli, Command, FeaturesCommand, ResumeArgs, TrainArgs};
 use clap::Parser;
 use sweep::sweep;
 use gan_lab::config::{preset, presets, ExperimentConfig};
-use gan_lab::platform::{parse_price, price_from_env, AnySession, BackendKind};
+use gan_lab::platform::{parse_price, price_from_env, recorded_backend, AnySession, BackendKind};
 use gan_lab::run::{RunDir, RunTable};
 use gan_lab::train::format_duration;
 use gan_lab::{Error, Result};
@@ -117,18 +117,12 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<f64>) 
 fn resume(args: ResumeArgs) -> Result<()> {
     set_threads(args.process.threads)?;
     let run = RunDir::open(&args.run)?;
-    let backend = match &args.backend {
-        Some(b) => BackendKind::parse(b)?,
-        None => match gan_lab::run::read_json::<gan_lab::run::PlatformRecord>(&run.platform_path()) {
-            Ok(p) => BackendKind::parse(&p.backend)?,
-            Err(_) => BackendKind::Flex,
-        },
-    };
+    let backend = args.backend.as_deref().map(BackendKind::parse).transpose()?;
     let mut session = AnySession::open(run, backend, price(&args.process.price_per_hour)?)?;
     session.set_verbose(!args.process.quiet);
     let done = session.step();
     let steps = args.steps.unwrap_or_else(|| session.config().train.steps.saturating_sub(done));
-    println!("resuming {} at step {done} on {}", args.run.display(), backend.name());
+    println!("resuming {} at step {done} on {}", args.run.display(), session.backend().name());
     if steps == 0 && args.minutes.is_none() {
         println!("nothing to do: the run already has {done} of its {} steps (use --steps N for more)", session.config().train.steps);
         return Ok(());
@@ -142,16 +136,8 @@ fn train(args: TrainArgs) -> Result<()> {
     let price = price(&args.price_per_hour)?;
     let cfg = build_config(&args)?;
     let steps = cfg.train.steps;
-    // Build the session (backend, data, models) before creating a run directory, so a typo or a
-    // broken dataset leaves nothing behind.
-    backend.check()?;
-    let mut session = AnySession::new(cfg.clone(), backend, price, None)?;
-    if let [first, ..] = session.skipped_files() {
-        eprintln!("warning: skipped {} files that are not .png/.jpg/.jpeg images (e.g. {})", session.skipped_files().len(), first.display());
-    }
-    let run = RunDir::create(&args.runs_dir, &cfg)?;
-    println!("run directory: {}", run.path.display());
-    session.attach_run(run)?;
+    let mut session = AnySession::start(cfg, backend, price, &args.runs_dir)?;
+    println!("run directory: {}", session.run_dir().expect("a started run records").path.display());
     session.set_verbose(!args.quiet);
     train_and_report(&mut session, steps, args.minutes)
 }
@@ -248,11 +234,9 @@ fn features(command: FeaturesCommand) -> Result<()> {
 
 fn eval(run: &std::path::Path, n: usize) -> Result<()> {
     let run = RunDir::open(run)?;
-    let backend = match gan_lab::run::read_json::<gan_lab::run::PlatformRecord>(&run.platform_path()) {
-        Ok(p) if BackendKind::parse(&p.backend).is_ok_and(|b| b.check().is_ok()) => BackendKind::parse(&p.backend)?,
-        _ => BackendKind::Flex,
-    };
-    let mut session = AnySession::open(run.clone(), backend, None)?;
+    // Scores do not depend on the backend: a GPU run is evaluated on the CPU where no GPU is.
+    let backend = Some(recorded_backend(&run)?).filter(|b| b.check().is_ok()).unwrap_or(BackendKind::Flex);
+    let mut session = AnySession::open(run.clone(), Some(backend), None)?;
     let row = session.evaluate(n)?;
     let mut rows = if run.quality_path().is_file() { gan_lab::run::read_quality(&run.quality_path())? } else { Vec::new() };
     rows.push(row.clone());
