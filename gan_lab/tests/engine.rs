@@ -47,6 +47,10 @@ fn an_experiment_trains_chunks_in_the_engine_and_reports_them() {
     assert_eq!((first.from_step, first.to_step, second.from_step, second.to_step), (0, 4, 4, 7));
     assert!(second.images_per_s > 0.0 && second.wall_seconds >= second.train_seconds);
     assert_eq!(second.history.iter().map(|r| r.step).collect::<Vec<_>>(), vec![2, 4, 6], "the whole run's rows");
+    // the rows come with the chunk events, exactly as the run's log holds them (NaN included)
+    let line = gan_lab::run::metrics_line;
+    let on_disk: Vec<String> = exp.run_dir().metrics().unwrap().iter().map(line).collect();
+    assert_eq!(second.history.iter().map(line).collect::<Vec<_>>(), on_disk);
     let html = second.to_html().unwrap();
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,"), "charts and the sample grid");
     assert!(exp.run_dir().latest_checkpoint().unwrap().is_some_and(|(s, _)| s == 7));

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
-use crate::run::{read_quality, MetricsRow, QualityRow, RunDir};
+use crate::run::{parse_metrics_line, read_quality, MetricsRow, QualityRow, RunDir};
 use protocol::{Command, Event};
 
 /// True when `GAN_LAB_QUICK` is set to anything but `0` or empty: notebooks then shrink every run
@@ -80,6 +80,8 @@ pub struct Experiment {
     backend: String,
     threads: usize,
     step: u64,
+    /// Every metrics row so far: read from the run once, then extended by each chunk's event.
+    history: Vec<MetricsRow>,
 }
 
 impl Experiment {
@@ -115,7 +117,8 @@ impl Experiment {
                 let run = RunDir::open(run)?;
                 let config = run.config()?;
                 println!("run {} on {backend} ({threads} threads), at step {step}", run.name());
-                Ok(Experiment { engine, run, config, backend, threads, step })
+                let history = run.metrics()?;
+                Ok(Experiment { engine, run, config, backend, threads, step, history })
             }
             other => Err(unexpected("ready", &other)),
         }
@@ -133,12 +136,23 @@ impl Experiment {
 
     fn train(&mut self, cmd: Command) -> Result<ChunkView> {
         let started = Instant::now();
-        let answer = self.engine.request(&cmd)?;
+        let answer = match self.engine.request(&cmd) {
+            Ok(answer) => answer,
+            Err(e) => {
+                // rows logged before the failure (a divergence, say) are in the run's log
+                self.history = self.run.metrics()?;
+                return Err(e);
+            }
+        };
         let client_seconds = started.elapsed().as_secs_f64();
         match answer {
-            Event::Chunk { from_step, to_step, train_seconds, wall_seconds, images_per_s, sample, interrupted, .. } => {
+            Event::Chunk { from_step, to_step, train_seconds, wall_seconds, images_per_s, sample, interrupted, rows, .. } => {
                 self.step = to_step;
-                let history = self.history()?;
+                for line in &rows {
+                    let row = parse_metrics_line(line).ok_or_else(|| Error::Engine { message: format!("a chunk event carries a malformed metrics row: '{line}'") })?;
+                    self.history.push(row);
+                }
+                let history = self.history.clone();
                 ChunkView::new(self, from_step, to_step, train_seconds, wall_seconds.max(client_seconds), images_per_s, sample, interrupted, history)
             }
             other => Err(unexpected("chunk", &other)),
@@ -158,9 +172,9 @@ impl Experiment {
         })
     }
 
-    /// Every metrics row logged so far (read from the run directory).
+    /// Every metrics row logged so far.
     pub fn history(&self) -> Result<Vec<MetricsRow>> {
-        self.run.metrics()
+        Ok(self.history.clone())
     }
 
     pub fn run_dir(&self) -> &RunDir {

@@ -70,6 +70,10 @@ pub enum Event {
         sample: Option<PathBuf>,
         checkpoint: Option<PathBuf>,
         interrupted: bool,
+        /// The metrics rows logged during the chunk, each as its `run::metrics_line` (exact,
+        /// NaN and infinities included), so a client shows them without reading the run's files.
+        #[serde(default)]
+        rows: Vec<String>,
     },
     /// The answer to `backends`.
     Backends { backends: Vec<BackendStatus> },

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::protocol::{BackendStatus, Command, Event};
 use crate::error::{Error, Result};
 use crate::platform::{cpu_threads, price_from_env, AnySession, BackendKind};
-use crate::run::RunDir;
+use crate::run::{metrics_line, RunDir};
 
 fn emit(event: &Event) {
     // A client that has gone away cannot be told anything; keep going and finish cleanly.
@@ -114,6 +114,7 @@ fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -
                 sample: report.sample,
                 checkpoint: report.checkpoint,
                 interrupted: report.interrupted,
+                rows: report.rows.iter().map(metrics_line).collect(),
             })
         }
         Command::Backends => Ok(Event::Backends {

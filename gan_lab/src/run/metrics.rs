@@ -80,10 +80,10 @@ fn row_from_fields(step: u64, f: [f64; 13], alarms: String) -> MetricsRow {
     MetricsRow { step, epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity, alarms }
 }
 
-/// Appends `row` to the journal at `path` as one tab-separated line: step, the 13 numbers of
-/// [`F64_COLUMNS`] in Rust's shortest round-trip form (so NaN and ±inf survive), the alarms.
-pub fn append_metrics_journal(path: &Path, row: &MetricsRow) -> Result<()> {
-    use std::io::Write;
+/// `row` as one tab-separated line (no newline): step, the 13 numbers of [`F64_COLUMNS`] in
+/// Rust's shortest round-trip form (so NaN and ±inf survive, which JSON numbers cannot carry),
+/// the alarms. The journal's format, and how engine events carry rows.
+pub fn metrics_line(row: &MetricsRow) -> String {
     let mut line = row.step.to_string();
     for v in f64_fields(row) {
         line.push('\t');
@@ -91,7 +91,27 @@ pub fn append_metrics_journal(path: &Path, row: &MetricsRow) -> Result<()> {
     }
     line.push('\t');
     line.push_str(&row.alarms);
-    line.push('\n');
+    line
+}
+
+/// The row of a [`metrics_line`]; `None` when the line is not one.
+pub fn parse_metrics_line(line: &str) -> Option<MetricsRow> {
+    let parts: Vec<&str> = line.split('\t').collect();
+    if parts.len() != 2 + F64_COLUMNS.len() {
+        return None;
+    }
+    let step = parts[0].parse().ok()?;
+    let mut f = [0.0; 13];
+    for (slot, text) in f.iter_mut().zip(&parts[1..14]) {
+        *slot = text.parse().ok()?;
+    }
+    Some(row_from_fields(step, f, parts[14].to_string()))
+}
+
+/// Appends `row` to the journal at `path` as its [`metrics_line`].
+pub fn append_metrics_journal(path: &Path, row: &MetricsRow) -> Result<()> {
+    use std::io::Write;
+    let line = metrics_line(row) + "\n";
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
     f.write_all(line.as_bytes()).map_err(|e| Error::io(path, e))
 }
@@ -104,21 +124,10 @@ pub fn read_metrics_journal(path: &Path) -> Result<Vec<MetricsRow>> {
         Some(end) => &text[..end],
         None => return Ok(Vec::new()),
     };
-    let mut rows = Vec::new();
-    for (i, line) in complete.split('\n').enumerate() {
-        let bad = || Error::bad_file(path, format!("line {} is not a metrics row: '{line}'", i + 1));
-        let parts: Vec<&str> = line.split('\t').collect();
-        if parts.len() != 2 + F64_COLUMNS.len() {
-            return Err(bad());
-        }
-        let step = parts[0].parse().map_err(|_| bad())?;
-        let mut f = [0.0; 13];
-        for (slot, text) in f.iter_mut().zip(&parts[1..14]) {
-            *slot = text.parse().map_err(|_| bad())?;
-        }
-        rows.push(row_from_fields(step, f, parts[14].to_string()));
-    }
-    Ok(rows)
+    let rows = complete.split('\n').enumerate().map(|(i, line)| {
+        parse_metrics_line(line).ok_or_else(|| Error::bad_file(path, format!("line {} is not a metrics row: '{line}'", i + 1)))
+    });
+    rows.collect()
 }
 
 /// Reads `metrics.parquet` back into rows.

@@ -23,7 +23,7 @@ pub use files::{parquet_bytes, read_json, read_parquet, write_atomic, write_json
 pub use lock::{host_name, LockHolder, RunLock};
 
 pub use metrics::{
-    append_metrics_journal, compare_losses, metrics_parquet, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement,
+    append_metrics_journal, compare_losses, metrics_line, metrics_parquet, parse_metrics_line, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement,
     AGREEMENT_FIELDS,
 };
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
