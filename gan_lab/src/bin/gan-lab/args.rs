@@ -147,10 +147,11 @@ pub enum SweepAction {
 /// How a training process runs: threads, price, progress lines.
 #[derive(clap::Args)]
 pub struct ProcessArgs {
-    /// CPU threads.
+    /// CPU threads (default: every core; same as RAYON_NUM_THREADS).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Price of this machine per hour in USD (default: $GAN_LAB_PRICE_PER_HOUR).
+    /// Price of this machine per hour in USD, to record the cost of the run
+    /// (default: $GAN_LAB_PRICE_PER_HOUR).
     #[arg(long)]
     pub price_per_hour: Option<String>,
     /// No progress lines.
@@ -183,16 +184,8 @@ pub struct TrainArgs {
     /// Folder that receives the run directory.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
-    /// CPU threads (default: every core; same as RAYON_NUM_THREADS).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Price of this machine per hour in USD, to record the cost of the run
-    /// (default: $GAN_LAB_PRICE_PER_HOUR).
-    #[arg(long)]
-    pub price_per_hour: Option<String>,
-    /// No progress lines.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub process: ProcessArgs,
 }
 
 #[derive(clap::Args)]

@@ -131,14 +131,14 @@ fn resume(args: ResumeArgs) -> Result<()> {
 }
 
 fn train(args: TrainArgs) -> Result<()> {
-    set_threads(args.threads)?;
+    set_threads(args.process.threads)?;
     let backend = BackendKind::parse(&args.backend)?;
-    let price = price(&args.price_per_hour)?;
+    let price = price(&args.process.price_per_hour)?;
     let cfg = build_config(&args)?;
     let steps = cfg.train.steps;
     let mut session = AnySession::start(cfg, backend, price, &args.runs_dir)?;
     println!("run directory: {}", session.run_dir().expect("a started run records").path.display());
-    session.set_verbose(!args.quiet);
+    session.set_verbose(!args.process.quiet);
     train_and_report(&mut session, steps, args.minutes)
 }
 
