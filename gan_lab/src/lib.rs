@@ -7,6 +7,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`backend`] | the backends by name (flex, ndarray, cuda) |
 //! | [`config`] | `ExperimentConfig`, validation rules, presets named after their source |
 //! | [`data`] | gzip IDX and image-folder readers, shipped datasets, the [-1, 1] normalisation, split, batch order |
 //! | [`model`] | generator and discriminator (MLP and DCGAN, maxout, BatchNorm, dropout) — `engine` feature |
@@ -22,6 +23,7 @@
 //! | [`doctor`] | what this machine and build can do: backends, GPUs, CUDA libraries, kernel spec, caches |
 //! | [`error`] | the one error type |
 
+pub mod backend;
 pub mod config;
 pub mod data;
 pub mod doctor;

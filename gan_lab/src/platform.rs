@@ -14,40 +14,9 @@ use crate::report::ImageGrid;
 use crate::run::{read_json, MetricsRow, PlatformRecord, RunDir, Summary};
 use crate::train::{ChunkReport, Session};
 
-/// A compute backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    /// burn's flex CPU backend (default: ~20× faster than ndarray for convolutions).
-    Flex,
-    /// burn's ndarray CPU backend (kept for comparison).
-    NdArray,
-    /// NVIDIA GPU through burn-cuda (needs the `cuda` cargo feature and a driver).
-    Cuda,
-}
+pub use crate::backend::BackendKind;
 
 impl BackendKind {
-    /// Every backend name `--backend` accepts.
-    pub const NAMES: [&'static str; 3] = ["flex", "ndarray", "cuda"];
-
-    /// Parses `flex`, `ndarray` or `cuda`.
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "flex" => Ok(BackendKind::Flex),
-            "ndarray" => Ok(BackendKind::NdArray),
-            "cuda" => Ok(BackendKind::Cuda),
-            _ => Err(Error::Unknown { kind: "backend", name: name.into(), known: Self::NAMES.iter().map(|s| s.to_string()).collect() }),
-        }
-    }
-
-    /// The backend's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Flex => "flex",
-            BackendKind::NdArray => "ndarray",
-            BackendKind::Cuda => "cuda",
-        }
-    }
-
     /// Ok when this build has the backend and this machine can run it; otherwise why not.
     pub fn check(self) -> Result<()> {
         match self {
@@ -310,15 +279,6 @@ mod tests {
         crate::run::write_json(&run.platform_path(), &record).unwrap();
         let err = recorded_backend(&run).unwrap_err().to_string();
         assert!(err.contains("platform.json") && err.contains("tpu"), "{err}");
-    }
-
-    #[test]
-    fn backend_names_parse_and_unknown_ones_list_the_choices() {
-        for name in BackendKind::NAMES {
-            assert_eq!(BackendKind::parse(name).unwrap().name(), name);
-        }
-        let err = BackendKind::parse("tpu").unwrap_err().to_string();
-        assert_eq!(err, "unknown backend 'tpu'; known: flex, ndarray, cuda");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The names a notebook or a program needs: `use gan_lab::prelude::*;`.
 
+pub use crate::backend::BackendKind;
 pub use crate::config::{
     preset, preset_names, presets, Activation, Architecture, ConvLayer, DropoutConfig, ExperimentConfig, LatentDistribution, LossKind,
     OptimizerConfig, OutputActivation,
@@ -15,6 +16,6 @@ pub use crate::run::{GroupedTable, MetricsRow, RunDir, RunTable, Summary};
 pub use crate::sweep::SweepPlan;
 
 #[cfg(feature = "engine")]
-pub use crate::platform::{AnySession, BackendKind};
+pub use crate::platform::AnySession;
 #[cfg(feature = "engine")]
 pub use crate::train::{ChunkReport, Session};

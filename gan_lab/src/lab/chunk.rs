@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{mode_name, Experiment};
+use crate::backend::BackendKind;
 use crate::error::Result;
 use crate::report::{escape, evcxr_html, format_number, Chart, ImageGrid, Series};
 use crate::run::MetricsRow;
@@ -14,7 +15,7 @@ use crate::run::MetricsRow;
 pub struct ChunkView {
     pub run: String,
     pub run_path: PathBuf,
-    pub backend: String,
+    pub backend: BackendKind,
     pub threads: usize,
     pub from_step: u64,
     pub to_step: u64,
@@ -65,7 +66,7 @@ impl ChunkView {
         Ok(ChunkView {
             run: exp.run_dir().name(),
             run_path: exp.run_dir().path.clone(),
-            backend: exp.backend().to_string(),
+            backend: exp.backend(),
             threads: exp.threads(),
             from_step,
             to_step,
@@ -103,7 +104,7 @@ impl ChunkView {
             escape(&self.run),
             self.from_step,
             self.to_step,
-            escape(&self.backend),
+            self.backend,
             self.threads,
             mode_name(),
             if self.interrupted { " — <b>interrupted</b>, checkpoint kept" } else { "" }

@@ -40,7 +40,7 @@ pub fn platform_table(chunks: &[ChunkView]) -> Result<Table> {
     let frame = DataFrame::new(
         chunks.len(),
         vec![
-            Column::new("backend".into(), chunks.iter().map(|c| c.backend.clone()).collect::<Vec<_>>()),
+            Column::new("backend".into(), chunks.iter().map(|c| c.backend.name()).collect::<Vec<_>>()),
             Column::new("threads".into(), chunks.iter().map(|c| c.threads as u64).collect::<Vec<_>>()),
             Column::new("batch".into(), chunks.iter().map(|c| c.batch_size as u64).collect::<Vec<_>>()),
             Column::new("steps".into(), chunks.iter().map(|c| c.to_step - c.from_step).collect::<Vec<_>>()),

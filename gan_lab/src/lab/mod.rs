@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
+use crate::backend::BackendKind;
 use crate::run::{parse_metrics_line, read_quality, MetricsRow, QualityRow, RunDir};
 use protocol::{Command, Event};
 
@@ -56,8 +57,8 @@ pub fn runs_dir() -> PathBuf {
 /// How to start an experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// flex (default), ndarray or cuda.
-    pub backend: String,
+    /// The backend (default flex).
+    pub backend: BackendKind,
     /// Folder that receives the run directory (default [`runs_dir`]).
     pub runs_dir: PathBuf,
     /// CPU threads of the engine (default: every core).
@@ -68,7 +69,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { backend: "flex".into(), runs_dir: runs_dir(), threads: None, price_per_hour: None }
+        Options { backend: BackendKind::Flex, runs_dir: runs_dir(), threads: None, price_per_hour: None }
     }
 }
 
@@ -77,7 +78,7 @@ pub struct Experiment {
     engine: Engine,
     run: RunDir,
     config: ExperimentConfig,
-    backend: String,
+    backend: BackendKind,
     threads: usize,
     step: u64,
     /// Every metrics row so far: read from the run once, then extended by each chunk's event.
@@ -105,9 +106,9 @@ impl Experiment {
 
     /// Reopens a run directory at its latest checkpoint, on the backend it was trained on
     /// (or `backend` when given).
-    pub fn open(run: impl AsRef<Path>, backend: Option<&str>) -> Result<Self> {
+    pub fn open(run: impl AsRef<Path>, backend: Option<BackendKind>) -> Result<Self> {
         let mut engine = Engine::start(None)?;
-        let answer = engine.request(&Command::Open { run: run.as_ref().to_path_buf(), backend: backend.map(str::to_string), price_per_hour: None })?;
+        let answer = engine.request(&Command::Open { run: run.as_ref().to_path_buf(), backend, price_per_hour: None })?;
         Self::ready(engine, answer)
     }
 
@@ -183,8 +184,8 @@ impl Experiment {
     pub fn config(&self) -> &ExperimentConfig {
         &self.config
     }
-    pub fn backend(&self) -> &str {
-        &self.backend
+    pub fn backend(&self) -> BackendKind {
+        self.backend
     }
     pub fn threads(&self) -> usize {
         self.threads
@@ -208,9 +209,9 @@ pub fn backend_report() -> Result<Vec<protocol::BackendStatus>> {
     }
 }
 
-/// The names of the backends usable on this machine with this engine build (`flex`, `ndarray`, `cuda`).
-pub fn available_backends() -> Result<Vec<String>> {
-    Ok(backend_report()?.into_iter().filter(|b| b.available).map(|b| b.name).collect())
+/// The backends usable on this machine with this engine build.
+pub fn available_backends() -> Result<Vec<BackendKind>> {
+    Ok(backend_report()?.into_iter().filter(|b| b.available).map(|b| b.backend).collect())
 }
 
 /// The rows of a run file, or none before the engine has written it.

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+use crate::backend::BackendKind;
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
 
@@ -21,13 +22,13 @@ pub enum Command {
     New {
         config: Box<ExperimentConfig>,
         runs_dir: PathBuf,
-        backend: String,
+        backend: BackendKind,
         price_per_hour: Option<f64>,
     },
     /// Reopen an existing run directory at its latest checkpoint.
     Open {
         run: PathBuf,
-        backend: Option<String>,
+        backend: Option<BackendKind>,
         price_per_hour: Option<f64>,
     },
     /// Train a bounded chunk: `steps` more steps, or for `seconds`.
@@ -41,7 +42,7 @@ pub enum Command {
 /// One backend of the engine build: usable here, or why not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendStatus {
-    pub name: String,
+    pub backend: BackendKind,
     pub available: bool,
     pub reason: Option<String>,
 }
@@ -54,7 +55,7 @@ pub enum Event {
     Ready {
         run: PathBuf,
         step: u64,
-        backend: String,
+        backend: BackendKind,
         threads: usize,
         version: String,
     },
@@ -118,7 +119,7 @@ mod tests {
             Command::New {
                 config: Box::new(crate::config::preset("mlp-gan").unwrap()),
                 runs_dir: "runs".into(),
-                backend: "flex".into(),
+                backend: BackendKind::Flex,
                 price_per_hour: Some(0.1),
             },
             Command::Open { run: "runs/x".into(), backend: None, price_per_hour: None },
@@ -145,5 +146,7 @@ mod tests {
     fn a_bad_command_names_the_line() {
         let err = Command::parse(r#"{"op":"fly"}"#).unwrap_err().to_string();
         assert!(err.contains("fly"), "{err}");
+        let err = Command::parse(r#"{"op":"open","run":"runs/x","backend":"tpu","price_per_hour":null}"#).unwrap_err().to_string();
+        assert!(err.contains("unknown variant `tpu`") && err.contains("`ndarray`"), "{err}");
     }
 }

@@ -78,7 +78,7 @@ fn ready(session: &AnySession) -> Result<Event> {
     Ok(Event::Ready {
         run: std::fs::canonicalize(&run.path).unwrap_or_else(|_| run.path.clone()),
         step: session.step(),
-        backend: session.backend().name().into(),
+        backend: session.backend(),
         threads: cpu_threads(),
         version: format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("GAN_LAB_GIT_COMMIT")),
     })
@@ -88,12 +88,11 @@ fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -
     match cmd {
         Command::New { config, runs_dir, backend, price_per_hour } => {
             refuse_second(slot)?;
-            let s = AnySession::start(*config, BackendKind::parse(&backend)?, price(price_per_hour)?, &runs_dir)?;
+            let s = AnySession::start(*config, backend, price(price_per_hour)?, &runs_dir)?;
             install(slot, s, stop)
         }
         Command::Open { run, backend, price_per_hour } => {
             refuse_second(slot)?;
-            let backend = backend.as_deref().map(BackendKind::parse).transpose()?;
             let s = AnySession::open(RunDir::open(&run)?, backend, price(price_per_hour)?)?;
             install(slot, s, stop)
         }
@@ -122,7 +121,7 @@ fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -
                 .into_iter()
                 .map(|b| {
                     let check = b.check();
-                    BackendStatus { name: b.name().into(), available: check.is_ok(), reason: check.err().map(|e| e.to_string()) }
+                    BackendStatus { backend: b, available: check.is_ok(), reason: check.err().map(|e| e.to_string()) }
                 })
                 .collect(),
         }),
