@@ -1,9 +1,10 @@
 //! gan_lab: a lab for comparing GAN configurations.
 //!
 //! The data path: [`config`] (an `ExperimentConfig` or a named preset) → [`train::Trainer`]
-//! (models from [`model`], a loss from [`loss`], the GAN step) driven and recorded by a
-//! [`train::Session`] on a backend chosen at run time ([`platform`]) → a run directory ([`run`]: config, platform, metrics.parquet, sample grids,
-//! checkpoints, summary) → [`run::RunTable`] over many runs.
+//! (models from [`model`], a loss from [`loss`], the GAN step) recorded by a [`train::Recorder`],
+//! the two driven in chunks by a [`train::Session`] on a backend chosen at run time ([`platform`])
+//! → a run directory ([`run`]: config, platform, metrics.parquet, sample grids, checkpoints,
+//! summary) → [`run::RunTable`] over many runs.
 //!
 //! | module | holds |
 //! |---|---|
@@ -12,7 +13,7 @@
 //! | [`data`] | gzip IDX and image-folder readers, shipped datasets, the [-1, 1] normalisation, split, batch order |
 //! | [`model`] | generator and discriminator (MLP and DCGAN, maxout, BatchNorm, dropout) — `engine` feature |
 //! | [`loss`] | the adversarial losses, one file each: BCE (minimax, non-saturating), least squares, hinge, Wasserstein — `engine` feature |
-//! | [`train`] | `Trainer` (the GAN step), `Session` (chunks, logs, samples, checkpoints), the optimisers — `engine` feature |
+//! | [`train`] | `Trainer` (the GAN step), `Recorder` (logs, samples, checkpoints, evaluation), `Session` (both, in chunks), G's moving average, the optimisers — `engine` feature |
 //! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
 //! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable` |
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
