@@ -65,13 +65,15 @@ struct Columns {
     status: Vec<String>,
 }
 
+/// `G/D` kinds, then `+bn` when either network has BatchNorm and `+sn` when D is spectrally normalised.
 fn architecture(cfg: &ExperimentConfig) -> String {
     let kind = |a: &Architecture| match a {
         Architecture::Mlp { .. } => "mlp",
         Architecture::Dcgan { .. } => "dcgan",
     };
     let bn = if cfg.generator.batch_norm || cfg.discriminator.batch_norm { "+bn" } else { "" };
-    format!("{}/{}{bn}", kind(&cfg.generator.architecture), kind(&cfg.discriminator.architecture))
+    let sn = if cfg.discriminator.spectral_norm { "+sn" } else { "" };
+    format!("{}/{}{bn}{sn}", kind(&cfg.generator.architecture), kind(&cfg.discriminator.architecture))
 }
 
 fn optimizer(cfg: &ExperimentConfig) -> String {
@@ -312,6 +314,7 @@ mod tests {
         let statuses: Vec<&str> = (0..status.len()).filter_map(|i| status.get(i)).collect();
         assert!(statuses.contains(&"ok") && statuses.contains(&"no summary yet"));
         assert_eq!(table.frame.column("architecture").unwrap().str().unwrap().get(0), Some("dcgan/dcgan+bn"));
+        assert_eq!(architecture(&crate::config::preset("hinge-sn-dcgan28").unwrap()), "dcgan/dcgan+bn+sn", "spectral norm is part of the label");
         assert!(table.frame.get_column_names().iter().any(|c| c.as_str() == "images_per_s"));
         assert!(table.to_string().contains("shape: (2,"));
     }
