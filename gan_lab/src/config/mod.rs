@@ -8,7 +8,7 @@ mod presets;
 mod settings;
 mod validate;
 
-pub use network::{Activation, Architecture, ConvLayer, DropoutConfig, NetworkConfig, OutputActivation};
+pub use network::{Activation, Architecture, ConvLayer, DropoutConfig, GradientPenalty, NetworkConfig, OutputActivation, PenaltyKind};
 
 pub(crate) use validate::conv_out;
 

@@ -40,6 +40,31 @@ pub struct NetworkConfig {
     /// the JSON when false, so older configs keep their hash.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub spectral_norm: bool,
+    /// Discriminator only: a penalty on the norm of D's gradient in its input, added to D's loss
+    /// (WGAN-GP or R1; see `loss/penalty.rs`). Omitted from the JSON when null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_penalty: Option<GradientPenalty>,
+}
+
+/// A gradient penalty on the discriminator: `weight` × a mean over the batch of a function of
+/// ‖∂D/∂x‖₂ at points `kind` chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradientPenalty {
+    /// Where the gradient is taken and what is penalised.
+    pub kind: PenaltyKind,
+    /// The penalty's weight λ in D's loss (10 in both papers).
+    pub weight: f64,
+}
+
+/// The two gradient penalties of the large GAN studies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PenaltyKind {
+    /// Gulrajani et al. 2017: λ · E[(‖∂D/∂x̂‖ − 1)²] at x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1] per image.
+    WganGp,
+    /// Mescheder et al. 2018: (λ / 2) · E[‖∂D/∂x‖²] at the real images.
+    R1,
 }
 
 impl NetworkConfig {

@@ -65,6 +65,16 @@ pub fn presets() -> Vec<Preset> {
             config: hinge_sn_dcgan28(),
         },
         Preset {
+            name: "wgan-gp-dcgan28",
+            summary: "Gulrajani et al. 2017 (WGAN-GP): dcgan28's critic without BatchNorm, gradient penalty λ 10, 5 critic steps, Adam 1e-4 β (0, 0.9)",
+            config: wgan_gp_dcgan28(),
+        },
+        Preset {
+            name: "r1-dcgan28",
+            summary: "Mescheder et al. 2018: dcgan28 (no BatchNorm in D) with the R1 penalty γ 10 on real images, non-saturating loss",
+            config: r1_dcgan28(),
+        },
+        Preset {
             name: "wgan-clip-mlp",
             summary: "Arjovsky et al. 2017 (WGAN): mlp-gan's layers as critic, weights clipped to ±0.01, 5 critic steps, RMSprop 5e-5",
             config: wgan_clip_mlp(),
@@ -154,6 +164,7 @@ fn net(architecture: Architecture, activation: Activation, batch_norm: bool) -> 
         input_unit_range: false,
         weight_clip: None,
         spectral_norm: false,
+        gradient_penalty: None,
     }
 }
 
@@ -344,6 +355,37 @@ fn wgan_clip_mlp() -> ExperimentConfig {
     c.discriminator.weight_clip = Some(0.01);
     c.train.d_steps = 5;
     c
+}
+
+/// WGAN-GP (Gulrajani et al. 2017, Algorithm 1): λ = 10, n_critic = 5, Adam lr 1e-4, β = (0, 0.9),
+/// on dcgan28's layers; the critic has no BatchNorm (the paper drops it for the penalty) and no
+/// dropout.
+fn wgan_gp_dcgan28() -> ExperimentConfig {
+    let mut c = with_loss(dcgan28(), "wgan-gp-dcgan28", LossKind::Wasserstein);
+    without_batch_norm_or_dropout(&mut c.discriminator);
+    c.discriminator.gradient_penalty = Some(GradientPenalty { kind: PenaltyKind::WganGp, weight: 10.0 });
+    let adam = adam(1e-4, 0.0, 0.9);
+    c.g_optimizer = adam.clone();
+    c.d_optimizer = adam;
+    c.train.d_steps = 5;
+    c
+}
+
+/// R1 (Mescheder et al. 2018): the non-saturating loss of dcgan28 plus (γ/2)·E‖∂D/∂x‖² on real
+/// images, γ = 10; D without BatchNorm (the penalty is per image) and without dropout.
+fn r1_dcgan28() -> ExperimentConfig {
+    let mut c = ExperimentConfig { name: "r1-dcgan28".into(), ..dcgan28() };
+    without_batch_norm_or_dropout(&mut c.discriminator);
+    c.discriminator.gradient_penalty = Some(GradientPenalty { kind: PenaltyKind::R1, weight: 10.0 });
+    c
+}
+
+fn without_batch_norm_or_dropout(d: &mut NetworkConfig) {
+    d.batch_norm = false;
+    d.dropout = DropoutConfig::default();
+    if let Architecture::Dcgan { layers, .. } = &mut d.architecture {
+        layers.iter_mut().for_each(|l| l.dropout = None);
+    }
 }
 
 #[cfg(test)]

@@ -51,8 +51,10 @@ impl ExperimentConfig {
         validate_optimizer(&mut r, "g_optimizer", &self.g_optimizer);
         validate_optimizer(&mut r, "d_optimizer", &self.d_optimizer);
         self.validate_train(&mut r);
-        r.check(self.loss != LossKind::Wasserstein || self.discriminator.weight_clip.is_some(), || {
-            "loss \"wasserstein\" needs a Lipschitz critic: set discriminator.weight_clip (0.01 in Arjovsky et al. 2017), got null".into()
+        let lipschitz = self.discriminator.weight_clip.is_some()
+            || self.discriminator.gradient_penalty.is_some_and(|p| p.kind == PenaltyKind::WganGp);
+        r.check(self.loss != LossKind::Wasserstein || lipschitz, || {
+            "loss \"wasserstein\" needs a Lipschitz critic: set discriminator.weight_clip (0.01 in Arjovsky et al. 2017) or a wgan_gp discriminator.gradient_penalty, got neither".into()
         });
         let h = &self.health;
         r.probability("health.d_fake_floor", h.d_fake_floor);
@@ -111,6 +113,18 @@ impl ExperimentConfig {
         }
         if is_generator && net.spectral_norm {
             r.0.push("generator.spectral_norm must be false (it normalises a discriminator's layers), got true".into());
+        }
+        match (net.gradient_penalty, is_generator) {
+            (Some(p), true) => r.0.push(format!("generator.gradient_penalty must be null (it regularises a discriminator), got {:?}", p.kind)),
+            (Some(p), false) => {
+                r.positive("discriminator.gradient_penalty.weight", p.weight);
+                // Each image's gradient must depend on that image alone (Gulrajani et al. 2017
+                // replace the critic's BatchNorm for this reason).
+                r.check(!net.batch_norm, || {
+                    "discriminator.gradient_penalty needs discriminator.batch_norm false (BatchNorm mixes the images of a batch, so one image's gradient would depend on the others), got true".into()
+                });
+            }
+            (None, _) => {}
         }
         match &net.architecture {
             Architecture::Mlp { hidden } => {
@@ -356,7 +370,7 @@ mod tests {
     fn loss_and_weight_clip_rules_are_checked() {
         one_rule(
             |c| c.loss = LossKind::Wasserstein,
-            "loss \"wasserstein\" needs a Lipschitz critic: set discriminator.weight_clip (0.01 in Arjovsky et al. 2017), got null",
+            "loss \"wasserstein\" needs a Lipschitz critic: set discriminator.weight_clip (0.01 in Arjovsky et al. 2017) or a wgan_gp discriminator.gradient_penalty, got neither",
         );
         one_rule(|c| c.generator.weight_clip = Some(0.01), "generator.weight_clip must be null (it bounds a critic), got 0.01");
         one_rule(|c| c.discriminator.weight_clip = Some(0.0), "discriminator.weight_clip must be a finite number > 0, got 0");
@@ -366,6 +380,34 @@ mod tests {
             |c| c.d_optimizer = OptimizerConfig::Rmsprop { lr: 5e-5, alpha: 1.0, eps: 1e-8 },
             "d_optimizer.rmsprop.alpha must be in [0, 1), got 1",
         );
+    }
+
+    #[test]
+    fn gradient_penalty_rules_are_checked() {
+        use crate::config::{GradientPenalty, PenaltyKind};
+        let gp = |kind, weight| Some(GradientPenalty { kind, weight });
+        // dcgan28's D has BatchNorm, which a per-image gradient cannot have
+        one_rule(
+            |c| c.discriminator.gradient_penalty = gp(PenaltyKind::R1, 10.0),
+            "discriminator.gradient_penalty needs discriminator.batch_norm false (BatchNorm mixes the images of a batch, so one image's gradient would depend on the others), got true",
+        );
+        let no_bn = |c: &mut ExperimentConfig| c.discriminator.batch_norm = false;
+        one_rule(
+            |c| {
+                no_bn(c);
+                c.discriminator.gradient_penalty = gp(PenaltyKind::WganGp, -1.0);
+            },
+            "discriminator.gradient_penalty.weight must be a finite number > 0, got -1",
+        );
+        one_rule(|c| c.generator.gradient_penalty = gp(PenaltyKind::R1, 10.0), "generator.gradient_penalty must be null (it regularises a discriminator), got R1");
+        // WGAN-GP makes the critic Lipschitz; R1 alone does not satisfy the Wasserstein rule
+        let mut c = preset("dcgan28").unwrap();
+        no_bn(&mut c);
+        c.loss = LossKind::Wasserstein;
+        c.discriminator.gradient_penalty = gp(PenaltyKind::WganGp, 10.0);
+        c.validate().unwrap();
+        c.discriminator.gradient_penalty = gp(PenaltyKind::R1, 10.0);
+        assert_eq!(c.validate().unwrap_err().to_string().matches("Lipschitz").count(), 1);
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //! To add a loss: a file with a unit struct and its `impl AdversarialLoss` (with tests against a
 //! numpy reference in `reference/losses.py`), a variant of `config::LossKind`, and its arm in
 //! [`LossKind::discriminator`] / [`LossKind::generator`]. Nothing in training or recording changes.
+//!
+//! Gradient penalties (WGAN-GP, R1; penalty.rs) are terms of D's loss that need D itself, not only
+//! its outputs: `GradientPenalty::points` and `GradientPenalty::value`.
 
 mod bce;
 mod hinge;
 mod least_squares;
+mod penalty;
 mod wasserstein;
 
 pub use bce::{MinimaxBce, NonSaturatingBce};

@@ -10,7 +10,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{leaky_relu, relu};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{conv2d, linear};
+use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
 
@@ -128,10 +128,20 @@ pub(crate) fn dropout(p: f64) -> Option<Dropout> {
 }
 
 /// `layer`'s output for `x`, its weight spectrally normalised when `sn` is on.
+///
+/// Written as x·W + b rather than burn's `linear` op: the same operations on every backend we use
+/// (burn's default `linear` is this matmul and broadcast add), but differentiable twice, which a
+/// gradient penalty needs; burn-autodiff refuses to differentiate `linear`'s backward pass.
 pub fn linear_forward<B: Backend>(layer: &Linear<B>, sn: &Option<SpectralNorm<B>>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-    match sn {
-        Some(sn) => linear(x, sn.apply_linear(layer.weight.val()), layer.bias.as_ref().map(|b| b.val())),
-        None => layer.forward(x),
+    let w = layer.weight.val();
+    let w = match sn {
+        Some(sn) => sn.apply_linear(w),
+        None => w,
+    };
+    let y = x.matmul(w);
+    match &layer.bias {
+        Some(b) => y + b.val().unsqueeze::<2>(),
+        None => y,
     }
 }
 

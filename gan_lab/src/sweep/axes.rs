@@ -112,7 +112,11 @@ pub(super) fn apply_axis(cfg: &mut Value, axis: &str, value: &Value) -> std::res
             set_path(cfg, "loss", value.clone())?;
             if value.as_str() == Some("wasserstein") {
                 let Some(Value::Object(d)) = cfg.get_mut("discriminator") else { return Err("'discriminator' is not an object".into()) };
-                d.entry("weight_clip").or_insert(serde_json::json!(0.01));
+                // a critic the base already bounds (clip or WGAN-GP) keeps its bound
+                let penalised = d.get("gradient_penalty").is_some_and(|p| !p.is_null());
+                if !penalised {
+                    d.entry("weight_clip").or_insert(serde_json::json!(0.01));
+                }
             }
             Ok(())
         }

@@ -307,6 +307,10 @@ mod tests {
         assert_eq!(by_loss(LossKind::Wasserstein).config.name, "losses-wasserstein");
         let kept = plan(r#"{"name": "w", "base": "wgan-clip-mlp", "axes": {"loss": ["wasserstein"]}, "seeds": [0], "steps": 5}"#).expand().unwrap();
         assert_eq!(kept[0].config.discriminator.weight_clip, Some(0.01));
+        // a base with WGAN-GP's penalty is already a Lipschitz critic: no clip on top
+        let gp = plan(r#"{"name": "gp", "base": "r1-dcgan28", "axes": {"loss": ["wasserstein"]}, "set": {"discriminator.gradient_penalty.kind": "wgan_gp"}, "seeds": [0], "steps": 5}"#);
+        let gp = gp.expand().unwrap();
+        assert_eq!((gp[0].config.loss, gp[0].config.discriminator.weight_clip), (LossKind::Wasserstein, None));
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //!
 //! One step = `d_steps` discriminator updates, then one generator update through the updated D,
 //! reusing the last D step's fake batch (the PyTorch DCGAN tutorial's order). The loss is any
-//! [`AdversarialLoss`] (`config.loss`); a critic with `discriminator.weight_clip` is clamped after
-//! each of its updates (WGAN). With `train.g_ema`, a moving average of G's weights follows each G
+//! [`AdversarialLoss`] (`config.loss`), plus a gradient penalty when `discriminator.gradient_penalty`
+//! sets one (its D runs on `Autodiff<B>` for that term; loss/penalty.rs); a critic with
+//! `discriminator.weight_clip` is clamped after each of its updates (WGAN). With `train.g_ema`, a moving average of G's weights follows each G
 //! update (ema.rs) and makes the samples.
 
+use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::activation::sigmoid;
@@ -185,6 +187,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         let loss = self.cfg.loss;
         let clip = self.cfg.discriminator.weight_clip;
+        let penalty = self.cfg.discriminator.gradient_penalty;
         let g = self.g.take().expect("generator present");
         let mut d = self.d.take().expect("discriminator present");
 
@@ -193,9 +196,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         for _ in 0..self.cfg.train.d_steps {
             let real = self.real_batch();
             let fake = g.forward(self.latent(self.cfg.train.batch_size));
-            let real_out = d.forward(real);
+            let real_out = d.forward(real.clone());
             let fake_out = d.forward(fake.clone().detach());
-            let d_loss = loss.discriminator(real_out.clone(), fake_out.clone());
+            let mut d_loss = loss.discriminator(real_out.clone(), fake_out.clone());
+            if let Some(gp) = penalty {
+                let points = gp.points(real, fake.clone().detach(), &mut self.noise_rng);
+                let lifted = Discriminator::<Autodiff<B>>::from_inner(d.clone()).no_grad();
+                d_loss = d_loss + gp.value(|x| lifted.forward(x), points);
+            }
             let stats = [d_loss.clone().inner(), sigmoid(real_out.inner()).mean(), sigmoid(fake_out.inner()).mean()];
             let grads = GradientsParams::from_grads(d_loss.backward(), &d);
             d = self.d_opt.step(learning_rate(&self.cfg.d_optimizer, self.d_updates), d, grads);
