@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder as RecordFormat};
-use burn::tensor::backend::AutodiffBackend;
+use super::TrainBackend;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +87,7 @@ pub fn changed_fields(a: &serde_json::Value, b: &serde_json::Value) -> Vec<Strin
     out
 }
 
-impl<B: AutodiffBackend> Recorder<B> {
+impl<B: TrainBackend> Recorder<B> {
     /// Writes a full checkpoint of `trainer` and the open logging interval for the current step
     /// (once per step).
     pub fn save_checkpoint(&mut self, trainer: &Trainer<B>) -> Result<Option<PathBuf>> {

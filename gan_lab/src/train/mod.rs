@@ -15,6 +15,7 @@ mod trainer;
 
 pub use checkpoint::{changed_fields, resume_point, TrainState, CHECKPOINT_FORMAT, GENERATOR_EMA};
 pub use ema::{ema_start, ema_update};
+pub use fused::{FusedUpdate, TrainBackend};
 pub use health::{alarms, mean_pairwise_distance, relative_change};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
 pub use progress::{format_duration, progress_line};
@@ -25,7 +26,6 @@ pub use trainer::{learning_rate, momentum_at, noise, seed_mix, StepStats, Traine
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use burn::tensor::backend::AutodiffBackend;
 
 use crate::config::ExperimentConfig;
 use crate::data::{ImageSet, Split};
@@ -51,7 +51,7 @@ pub struct ChunkReport {
 }
 
 /// A GAN being trained on backend `B`, recorded into a run directory when it has one.
-pub struct Session<B: AutodiffBackend> {
+pub struct Session<B: TrainBackend> {
     trainer: Trainer<B>,
     recorder: Recorder<B>,
     /// When raised (by another thread), the current chunk ends after the step in progress and
@@ -59,7 +59,7 @@ pub struct Session<B: AutodiffBackend> {
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
-impl<B: AutodiffBackend> Session<B> {
+impl<B: TrainBackend> Session<B> {
     /// Validates `cfg`, loads its data, builds the models and, when `run` is given, takes the
     /// run's lock and records the platform there.
     pub fn new(cfg: ExperimentConfig, device: B::Device, platform: PlatformRecord, run: Option<RunDir>) -> Result<Self> {

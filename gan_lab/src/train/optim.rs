@@ -11,6 +11,7 @@ use burn::record::Record;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::fused::{AdamStep, FusedUpdate};
 use crate::config::OptimizerConfig;
 
 /// The update rule and its constants. SGD momentum is shared through an atomic so the session can
@@ -56,7 +57,7 @@ impl LabOptim {
     }
 }
 
-impl<B: Backend> SimpleOptimizer<B> for LabOptim {
+impl<B: FusedUpdate> SimpleOptimizer<B> for LabOptim {
     type State<const D: usize> = LabOptimState<B, D>;
 
     fn step<const D: usize>(
@@ -69,10 +70,7 @@ impl<B: Backend> SimpleOptimizer<B> for LabOptim {
         match self {
             LabOptim::Sgd { momentum } => {
                 let mu = f64::from_bits(momentum.load(Ordering::Relaxed));
-                let (tensor, velocity) = match super::fused::sgd(mu as f32, -lr as f32, tensor, grad, state.map(|s| s.first)) {
-                    Ok(done) => done,
-                    Err((tensor, grad, velocity)) => sgd_ops(mu, lr, tensor, grad, velocity),
-                };
+                let (tensor, velocity) = B::sgd(mu, lr, tensor, grad, state.map(|s| s.first));
                 (tensor, Some(LabOptimState { time: 1, first: velocity, second: None }))
             }
             &LabOptim::Adam { beta1, beta2, eps } => {
@@ -81,10 +79,7 @@ impl<B: Backend> SimpleOptimizer<B> for LabOptim {
                     None => (1, None, None),
                 };
                 let c = adam_step(beta1, beta2, eps, lr, time);
-                let (tensor, m, v) = match super::fused::adam(c, tensor, grad, m, v) {
-                    Ok(done) => done,
-                    Err((tensor, grad, m, v)) => adam_ops(c, tensor, grad, m, v),
-                };
+                let (tensor, m, v) = B::adam(c, tensor, grad, m, v);
                 (tensor, Some(LabOptimState { time, first: m, second: Some(v) }))
             }
             &LabOptim::Rmsprop { alpha, eps } => {
@@ -102,8 +97,8 @@ impl<B: Backend> SimpleOptimizer<B> for LabOptim {
 }
 
 /// Adam's constants for update number `time` (from 1), rounded to f32 as tensor scalars are.
-fn adam_step(beta1: f64, beta2: f64, eps: f64, lr: f64, time: usize) -> super::fused::AdamStep {
-    super::fused::AdamStep {
+fn adam_step(beta1: f64, beta2: f64, eps: f64, lr: f64, time: usize) -> AdamStep {
+    AdamStep {
         beta1: beta1 as f32,
         one_minus_beta1: (1.0 - beta1) as f32,
         beta2: beta2 as f32,
@@ -117,8 +112,8 @@ fn adam_step(beta1: f64, beta2: f64, eps: f64, lr: f64, time: usize) -> super::f
 /// Adam with tensor operations (every backend): m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g²,
 /// w ← w − lr · m̂ / (√v̂ + ε) with m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ) (PyTorch's order of
 /// operations). Returns (w, m, v).
-fn adam_ops<B: Backend, const D: usize>(
-    c: super::fused::AdamStep,
+pub(super) fn adam_ops<B: Backend, const D: usize>(
+    c: AdamStep,
     w: Tensor<B, D>,
     g: Tensor<B, D>,
     m: Option<Tensor<B, D>>,
@@ -136,7 +131,7 @@ fn adam_ops<B: Backend, const D: usize>(
 }
 
 /// SGD with classical momentum with tensor operations: v ← μ·v − lr·g ; w ← w + v. Returns (w, v).
-fn sgd_ops<B: Backend, const D: usize>(mu: f64, lr: f64, w: Tensor<B, D>, g: Tensor<B, D>, velocity: Option<Tensor<B, D>>) -> (Tensor<B, D>, Tensor<B, D>) {
+pub(super) fn sgd_ops<B: Backend, const D: usize>(mu: f64, lr: f64, w: Tensor<B, D>, g: Tensor<B, D>, velocity: Option<Tensor<B, D>>) -> (Tensor<B, D>, Tensor<B, D>) {
     let step = g.mul_scalar(-lr as f32);
     let velocity = match velocity {
         Some(v) => v.mul_scalar(mu as f32).add(step),
@@ -225,7 +220,7 @@ mod tests {
         for time in 1..=3 {
             let g = random(n, 10 + time as u64);
             let c = adam_step(0.5, 0.999, 1e-8, 2e-4, time);
-            let (w, m, v) = super::super::fused::adam(c, w_fused, g.clone(), m_fused, v_fused).ok().expect("flex is fused");
+            let (w, m, v) = <Flex as FusedUpdate>::adam(c, w_fused, g.clone(), m_fused, v_fused);
             (w_fused, m_fused, v_fused) = (w, Some(m), Some(v));
             let (w, m, v) = adam_ops(c, w_ops, g, m_ops, v_ops);
             (w_ops, m_ops, v_ops) = (w, Some(m), Some(v));
@@ -236,7 +231,7 @@ mod tests {
         let (mut w_fused, mut w_ops, mut vel_fused, mut vel_ops) = (random(n, 2), random(n, 2), None, None);
         for step in 0..3 {
             let g = random(n, 20 + step);
-            let (w, v) = super::super::fused::sgd(0.7, -0.1, w_fused, g.clone(), vel_fused).ok().expect("flex is fused");
+            let (w, v) = <Flex as FusedUpdate>::sgd(0.7, 0.1, w_fused, g.clone(), vel_fused);
             (w_fused, vel_fused) = (w, Some(v));
             let (w, v) = sgd_ops(0.7, 0.1, w_ops, g, vel_ops);
             (w_ops, vel_ops) = (w, Some(v));
@@ -250,16 +245,8 @@ mod tests {
         let kept = w.clone();
         let before = bits(&kept);
         let c = adam_step(0.5, 0.999, 1e-8, 0.1, 1);
-        let (updated, _, _) = super::super::fused::adam(c, w, random(100, 4), None, None).ok().unwrap();
+        let (updated, _, _) = <Flex as FusedUpdate>::adam(c, w, random(100, 4), None, None);
         assert_eq!(bits(&kept), before);
         assert_ne!(bits(&updated), before);
-    }
-
-    #[test]
-    fn other_backends_are_handed_back_for_the_tensor_operations() {
-        use burn::backend::NdArray;
-        let w = Tensor::<NdArray, 1>::from_floats([1.0, 2.0], &Default::default());
-        let g = w.clone();
-        assert!(super::super::fused::sgd(0.5, -0.1, w, g, None).is_err());
     }
 }

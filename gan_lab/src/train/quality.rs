@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use burn::tensor::backend::AutodiffBackend;
+use super::TrainBackend;
 use serde::{Deserialize, Serialize};
 
 use super::{seed_mix, Recorder, Trainer};
@@ -44,7 +44,7 @@ pub(super) struct Evaluation {
 impl Evaluation {
     /// Scores `trainer`'s generator on `n` samples against `n` real images (see
     /// `metrics::evaluate::real_indices`) and returns the row (not recorded).
-    pub fn evaluate<B: AutodiffBackend>(&mut self, trainer: &Trainer<B>, n: usize) -> Result<QualityRow> {
+    pub fn evaluate<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize) -> Result<QualityRow> {
         let started = Instant::now();
         let cfg = trainer.config();
         let (data, split) = (trainer.dataset(), trainer.split());
@@ -88,7 +88,7 @@ impl Evaluation {
     }
 }
 
-impl<B: AutodiffBackend> Recorder<B> {
+impl<B: TrainBackend> Recorder<B> {
     /// After a checkpoint: evaluate, record the row in quality.parquet, keep the best generator.
     /// A dataset without a feature network turns evaluation off with one message.
     pub fn evaluate_checkpoint(&mut self, trainer: &Trainer<B>) -> Result<()> {

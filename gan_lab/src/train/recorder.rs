@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::backend::AutodiffBackend;
+use super::TrainBackend;
 use burn::tensor::Tensor;
 
 use super::health::{alarms, mean_pairwise_distance, relative_change};
@@ -25,7 +25,7 @@ pub(super) struct Interval {
 }
 
 /// The recording side of a session (see the module documentation).
-pub struct Recorder<B: AutodiffBackend> {
+pub struct Recorder<B: TrainBackend> {
     pub(super) run: Option<RunDir>,
     pub(super) _lock: Option<RunLock>,
     pub(super) platform: PlatformRecord,
@@ -45,7 +45,7 @@ pub struct Recorder<B: AutodiffBackend> {
     pub verbose: bool,
 }
 
-impl<B: AutodiffBackend> Recorder<B> {
+impl<B: TrainBackend> Recorder<B> {
     /// A recorder for `trainer`'s run, into `run` (whose lock the caller holds) when given.
     pub fn new(trainer: &Trainer<B>, platform: PlatformRecord, run: Option<RunDir>, lock: Option<RunLock>) -> Self {
         let cfg = trainer.config();
@@ -185,7 +185,7 @@ impl<B: AutodiffBackend> Recorder<B> {
 }
 
 /// The fixed-noise sample grid of `trainer`'s current generator.
-pub fn sample_grid<B: AutodiffBackend>(trainer: &Trainer<B>) -> Result<ImageGrid> {
+pub fn sample_grid<B: TrainBackend>(trainer: &Trainer<B>) -> Result<ImageGrid> {
     let shape = trainer.config().image_shape();
     ImageGrid::from_chw(&trainer.fixed_samples()?, trainer.config().train.sample_count, shape, display_scale(shape[1]))
 }

@@ -13,7 +13,9 @@ use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
+
+use super::TrainBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -95,7 +97,7 @@ pub struct TrainerState {
 }
 
 /// The records of both networks and both optimisers, as burn saves and loads them.
-pub struct TrainerRecords<B: AutodiffBackend> {
+pub struct TrainerRecords<B: TrainBackend> {
     pub generator: <Generator<B> as Module<B>>::Record,
     pub discriminator: <Discriminator<B> as Module<B>>::Record,
     pub g_optim: <NetOptimizer<Generator<B>, B> as Optimizer<Generator<B>, B>>::Record,
@@ -105,7 +107,7 @@ pub struct TrainerRecords<B: AutodiffBackend> {
 }
 
 /// A GAN in training on backend `B`.
-pub struct Trainer<B: AutodiffBackend> {
+pub struct Trainer<B: TrainBackend> {
     cfg: ExperimentConfig,
     device: B::Device,
     // Both models are taken out while a step moves them through the optimisers.
@@ -127,7 +129,7 @@ pub struct Trainer<B: AutodiffBackend> {
     d_updates: u64,
 }
 
-impl<B: AutodiffBackend> Trainer<B> {
+impl<B: TrainBackend> Trainer<B> {
     /// Validates `cfg`, loads its data and builds both models from `cfg.seed`.
     pub fn new(cfg: ExperimentConfig, device: B::Device) -> Result<Self> {
         cfg.validate()?;

@@ -99,6 +99,8 @@ mod conv_common;
 pub mod conv;
 pub mod conv_gemm;
 mod fast_random;
+/// gan_lab patch: fused optimiser updates (ops/fused_optim.rs).
+pub mod fused_optim;
 pub mod conv_transpose;
 pub mod cumulative;
 pub mod deform_conv;
