@@ -53,8 +53,13 @@ pub struct NetworkConfig {
 pub struct GradientPenalty {
     /// Where the gradient is taken and what is penalised.
     pub kind: PenaltyKind,
-    /// The penalty's weight λ in D's loss (10 in both papers).
+    /// The penalty's weight λ in D's loss; 10 when omitted (both papers' value).
+    #[serde(default = "default_penalty_weight")]
     pub weight: f64,
+}
+
+fn default_penalty_weight() -> f64 {
+    10.0
 }
 
 /// The two gradient penalties of the large GAN studies.

@@ -400,6 +400,9 @@ mod tests {
             "discriminator.gradient_penalty.weight must be a finite number > 0, got -1",
         );
         one_rule(|c| c.generator.gradient_penalty = gp(PenaltyKind::R1, 10.0), "generator.gradient_penalty must be null (it regularises a discriminator), got R1");
+        // the weight may be omitted: both papers use 10
+        let set = preset("r1-dcgan28").unwrap().with_settings(&["discriminator.gradient_penalty={\"kind\": \"wgan_gp\"}"]).unwrap();
+        assert_eq!(set.discriminator.gradient_penalty, gp(PenaltyKind::WganGp, 10.0));
         // WGAN-GP makes the critic Lipschitz; R1 alone does not satisfy the Wasserstein rule
         let mut c = preset("dcgan28").unwrap();
         no_bn(&mut c);
