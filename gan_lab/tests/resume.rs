@@ -86,6 +86,12 @@ fn resuming_a_spectrally_normalised_critic_is_bit_identical_to_training_straight
 }
 
 #[test]
+fn resuming_a_gradient_penalised_critic_is_bit_identical_to_training_straight_through() {
+    // WGAN-GP draws each image's ε from the training noise stream, which the checkpoint keeps
+    straight_versus_resumed(small("wgan-gp-dcgan28"), 4, 3);
+}
+
+#[test]
 fn resuming_with_a_generator_average_is_bit_identical_to_training_straight_through() {
     // the average starts after 3 updates, before the first checkpoint; samples come from it
     let mut cfg = small("dcgan28");
