@@ -3,7 +3,7 @@
 //! Layout: two zero bytes, element type 0x08 (u8), ndim, ndim big-endian u32 dimensions, then the
 //! bytes in row-major order. Images are (N, H, W) grey or (N, H, W, C) colour; labels are (N).
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -15,24 +15,72 @@ pub struct IdxArray {
     pub data: Vec<u8>,
 }
 
-/// Reads an IDX file; `.gz` content (detected by its magic bytes) is decompressed first.
+/// Reads an IDX file; `.gz` content (detected by its magic bytes) is decompressed first. The header
+/// is checked before the data is read, and no more data is read than it announces, so a file that
+/// claims an impossible or huge array (or a gzip bomb) is an error, not an allocation.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| Error::bad_file(path, format!("gzip data is corrupt or truncated ({e})")))?;
-        out
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = std::io::BufReader::new(file);
+    let gzip = reader.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
+    let parsed = if gzip {
+        read_stream(flate2::read::GzDecoder::new(reader)).map_err(|e| match e {
+            StreamError::Io(e) => format!("gzip data is corrupt or truncated ({e})"),
+            StreamError::Format(m) => m,
+        })
     } else {
-        raw
+        read_stream(reader).map_err(|e| match e {
+            StreamError::Io(e) => format!("read failed ({e})"),
+            StreamError::Format(m) => m,
+        })
     };
-    parse_idx(&bytes).map_err(|message| Error::bad_file(path, message))
+    parsed.map_err(|message| Error::bad_file(path, message))
+}
+
+enum StreamError {
+    Io(std::io::Error),
+    Format(String),
+}
+
+impl From<std::io::Error> for StreamError {
+    fn from(e: std::io::Error) -> Self {
+        StreamError::Io(e)
+    }
+}
+
+/// Header, then exactly the bytes it announces (one more is read to catch trailing data).
+fn read_stream(mut r: impl Read) -> std::result::Result<IdxArray, StreamError> {
+    let mut head = Vec::with_capacity(4 + 16);
+    (&mut r).take(4).read_to_end(&mut head)?;
+    check_magic(&head).map_err(StreamError::Format)?;
+    let ndim = head[3] as usize;
+    (&mut r).take(4 * ndim as u64).read_to_end(&mut head)?;
+    let (dims, n) = header(&head).map_err(StreamError::Format)?;
+    // Grows with what arrives, never reserved from the header's claim.
+    let mut data = Vec::new();
+    (&mut r).take(n as u64 + 1).read_to_end(&mut data)?;
+    let available = data.len();
+    if available != n {
+        let more = if available > n { " or more" } else { "" };
+        return Err(StreamError::Format(format!("dimensions {dims:?} need {n} bytes of data but the file has {available}{more}")));
+    }
+    Ok(IdxArray { dims, data })
 }
 
 /// Parses IDX bytes (already decompressed). The error says what is wrong, without the file name.
 pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
+    check_magic(bytes)?;
+    let (dims, n) = header(bytes)?;
+    let header_len = 4 + 4 * dims.len();
+    let available = bytes.len() - header_len;
+    if n != available {
+        return Err(format!("dimensions {dims:?} need {n} bytes of data but the file has {available}"));
+    }
+    Ok(IdxArray { dims, data: bytes[header_len..].to_vec() })
+}
+
+/// The first four bytes: magic, element type, number of dimensions.
+fn check_magic(bytes: &[u8]) -> std::result::Result<(), String> {
     if bytes.len() < 4 {
         return Err(format!("too short for an IDX header: {} bytes", bytes.len()));
     }
@@ -49,6 +97,13 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     if ndim == 0 || ndim > 4 {
         return Err(format!("IDX with {ndim} dimensions is not supported (1 to 4)"));
     }
+    Ok(())
+}
+
+/// The dimensions and the data bytes they need. A zero dimension (an array with no data, which
+/// would let a 16-byte file claim billions of images) or a product past `usize` is refused.
+fn header(bytes: &[u8]) -> std::result::Result<(Vec<usize>, usize), String> {
+    let ndim = bytes[3] as usize;
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
         return Err(format!("header says {ndim} dimensions but the file ends after {} bytes", bytes.len()));
@@ -56,16 +111,11 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
         .collect();
-    let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    let available = bytes.len() - header;
-    match expected {
-        Some(n) if n == available => Ok(IdxArray {
-            dims,
-            data: bytes[header..].to_vec(),
-        }),
-        Some(n) => Err(format!(
-            "dimensions {dims:?} need {n} bytes of data but the file has {available}"
-        )),
+    if let Some(i) = dims.iter().position(|&d| d == 0) {
+        return Err(format!("dimension {i} of {dims:?} is 0: an IDX array must have data"));
+    }
+    match dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) {
+        Some(n) => Ok((dims, n)),
         None => Err(format!("dimensions {dims:?} overflow")),
     }
 }
@@ -141,6 +191,37 @@ mod tests {
         let err = parse_idx(&[0, 0, 8, 3, 0, 0]).unwrap_err();
         assert!(err.contains("file ends after 6 bytes"), "{err}");
         assert!(parse_idx(&[0, 0]).unwrap_err().contains("too short"));
+    }
+
+    /// 16 bytes that claim 4 billion images of 0×0 pixels: refused before anything is allocated.
+    #[test]
+    fn a_header_with_a_zero_dimension_is_refused() {
+        let bomb = [0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(parse_idx(&bomb).unwrap_err(), "dimension 1 of [4294967295, 0, 0] is 0: an IDX array must have data");
+        let p = temp("zero.idx");
+        std::fs::write(&p, bomb).unwrap();
+        assert!(read_idx(&p).unwrap_err().to_string().contains("is 0: an IDX array must have data"));
+    }
+
+    /// A gzip file whose header announces 4 bytes but which inflates to 100 MB is refused after
+    /// reading 5 bytes of data; one that announces 4 billion images but holds a few reads only what
+    /// is there.
+    #[test]
+    fn gzip_output_is_capped_by_what_the_header_announces() {
+        use std::io::Write;
+        let gz = |header: &[u8], zeros: usize| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(header).unwrap();
+            e.write_all(&vec![0u8; zeros]).unwrap();
+            e.finish().unwrap()
+        };
+        let p = temp("bomb.gz");
+        std::fs::write(&p, gz(&[0, 0, 8, 1, 0, 0, 0, 4], 100 << 20)).unwrap();
+        let err = read_idx(&p).unwrap_err().to_string();
+        assert!(err.contains("need 4 bytes of data but the file has 5 or more"), "{err}");
+        std::fs::write(&p, gz(&[0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28], 1000)).unwrap();
+        let err = read_idx(&p).unwrap_err().to_string();
+        assert!(err.contains("need 3367254359280 bytes of data but the file has 1000"), "{err}");
     }
 
     #[test]
