@@ -200,3 +200,23 @@ fn compare_losses_needs_steps_in_common() {
     let err = fails(&["compare-losses", run.to_str().unwrap(), dir.to_str().unwrap()]);
     assert!(err.contains("not a run directory"), "{err}");
 }
+
+/// `gan-lab presets --show dcgan28 | true`: the reader is gone before the command writes; the
+/// command ends without a panic message (it panicked on "failed printing to stdout: Broken pipe").
+#[test]
+fn a_printing_command_ends_quietly_when_its_reader_closes_the_pipe() {
+    use std::process::Stdio;
+    for args in [&["presets", "--show", "dcgan28"][..], &["presets"][..], &["doctor"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gan-lab"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // close the read end at once: the process is still starting, so its first write finds no reader
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}

@@ -32,7 +32,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// A command that only prints ends quietly when its reader goes away (`gan-lab runs | head -1`), as
+/// cat and ripgrep do, instead of panicking on the failed write. Not for the commands that train:
+/// they must get the chance to stop cleanly.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal, before any other thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    if matches!(
+        cli.command,
+        Command::Presets { .. } | Command::Runs { .. } | Command::Doctor { .. } | Command::Bench(_) | Command::Eval { .. } | Command::CompareLosses { .. } | Command::Features { .. }
+    ) {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
         Command::Presets { show: Some(name) } => {
             println!("{}", preset(&name)?.to_json());
