@@ -220,3 +220,16 @@ fn a_printing_command_ends_quietly_when_its_reader_closes_the_pipe() {
         assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+/// `--minutes` outside what a time budget can be is refused when the arguments are read: a clean
+/// error (1e300 panicked converting to a Duration) and no run directory (NaN created one first).
+#[test]
+fn absurd_minutes_are_refused_before_a_run_directory_is_created() {
+    let runs = temp("minutes").join("runs");
+    for (minutes, message) in [("1e300", "--minutes is too large for a time budget, got 1e300"), ("NaN", "--minutes must be a number > 0, got NaN"), ("-5", "--minutes must be a number > 0, got -5.0")] {
+        let o = gan_lab(&["train", "--preset", "mlp-gan", &format!("--minutes={minutes}"), "--runs-dir", runs.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!o.status.success() && err.contains(message) && !err.contains("panicked"), "{minutes}: {err}");
+    }
+    assert!(run_dirs(&runs).is_empty());
+}

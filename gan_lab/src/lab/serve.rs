@@ -8,7 +8,7 @@ use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::protocol::{BackendStatus, Command, Event};
 use crate::error::{Error, Result};
@@ -101,7 +101,7 @@ fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -
             let started = Instant::now();
             let report = match (steps, seconds) {
                 (Some(n), None) => s.train_steps(n)?,
-                (None, Some(t)) if t.is_finite() && t > 0.0 => s.train_for(Duration::from_secs_f64(t))?,
+                (None, Some(t)) => s.train_for(crate::train::time_budget(t, 1.0, "train's seconds")?)?,
                 _ => return Err(Error::Other(format!("train needs exactly one of steps or seconds (> 0), got steps {steps:?}, seconds {seconds:?}"))),
             };
             Ok(Event::Chunk {

@@ -261,3 +261,31 @@ impl<B: TrainBackend> Session<B> {
         })
     }
 }
+
+/// A training time budget of `amount` units of `unit_seconds` each: a number > 0 whose duration a
+/// `Duration` can hold (up to about 5·10¹¹ years). The error names `what` and the amount given.
+pub fn time_budget(amount: f64, unit_seconds: f64, what: &str) -> Result<Duration> {
+    if !(amount > 0.0) {
+        return Err(Error::Other(format!("{what} must be a number > 0, got {amount:?}")));
+    }
+    Duration::try_from_secs_f64(amount * unit_seconds).map_err(|_| Error::Other(format!("{what} is too large for a time budget, got {amount:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_budget_is_positive_finite_and_representable() {
+        assert_eq!(time_budget(1.5, 60.0, "--minutes").unwrap(), Duration::from_secs(90));
+        for (bad, message) in [
+            (0.0, "--minutes must be a number > 0, got 0.0"),
+            (-5.0, "--minutes must be a number > 0, got -5.0"),
+            (f64::NAN, "--minutes must be a number > 0, got NaN"),
+            (1e300, "--minutes is too large for a time budget, got 1e300"),
+            (f64::INFINITY, "--minutes is too large for a time budget, got inf"),
+        ] {
+            assert_eq!(time_budget(bad, 60.0, "--minutes").unwrap_err().to_string(), message);
+        }
+    }
+}

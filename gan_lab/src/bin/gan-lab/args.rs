@@ -1,6 +1,7 @@
 //! The command line's arguments (clap): every subcommand and its options.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -179,8 +180,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub steps: Option<u64>,
     /// Train for this many minutes instead of a step count.
-    #[arg(long, conflicts_with = "steps")]
-    pub minutes: Option<f64>,
+    #[arg(long, conflicts_with = "steps", value_parser = parse_minutes)]
+    pub minutes: Option<Duration>,
     /// Folder that receives the run directory.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -196,8 +197,8 @@ pub struct ResumeArgs {
     #[arg(long)]
     pub steps: Option<u64>,
     /// Train for this many more minutes instead.
-    #[arg(long, conflicts_with = "steps")]
-    pub minutes: Option<f64>,
+    #[arg(long, conflicts_with = "steps", value_parser = parse_minutes)]
+    pub minutes: Option<Duration>,
     /// Backend (default: the one recorded in the run's platform.json).
     #[arg(long)]
     pub backend: Option<String>,
@@ -266,4 +267,10 @@ pub struct BenchArgs {
     /// for the GFLOP/s column) and exit.
     #[arg(long, value_name = "N")]
     pub sgemm: Option<usize>,
+}
+
+/// `--minutes M`: checked when the arguments are read, before anything is created.
+fn parse_minutes(s: &str) -> Result<Duration, String> {
+    let m: f64 = s.trim().parse().map_err(|_| format!("not a number of minutes: '{s}'"))?;
+    gan_lab::train::time_budget(m, 60.0, "--minutes").map_err(|e| e.to_string())
 }

@@ -108,10 +108,9 @@ fn price(flag: &Option<String>) -> Result<Option<f64>> {
 }
 
 /// Trains one chunk (steps or minutes) and prints the outcome.
-fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<f64>) -> Result<()> {
+fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<Duration>) -> Result<()> {
     let report = match minutes {
-        Some(m) if m.is_finite() && m > 0.0 => session.train_for(Duration::from_secs_f64(m * 60.0))?,
-        Some(m) => return Err(Error::Other(format!("--minutes must be > 0, got {m}"))),
+        Some(budget) => session.train_for(budget)?,
         None => session.train_steps(steps)?,
     };
     let s = session.summary();
