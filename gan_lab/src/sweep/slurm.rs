@@ -49,9 +49,28 @@ pub fn array_spec(indices: &[usize]) -> String {
     parts.join(",")
 }
 
-/// The sbatch script for the runs `todo` (indices into `all`, the plan's expansion).
-pub fn sbatch_script(frozen_plan: &Path, plan: &SweepPlan, all: &[PlannedRun], todo: &[usize], runs_dir: &Path, opts: &SlurmOptions) -> String {
+/// Checks what goes into an `#SBATCH` line unquoted: one line (a newline would add lines of its
+/// own to the script), and for the log path no `%` (Slurm expands `%j`, `%A`, … in file names) and
+/// no white space (sbatch splits the line there).
+fn sbatch_value(what: &str, value: &str, is_path: bool) -> Result<()> {
+    let bad = |c: char| c.is_control() || (is_path && (c == '%' || c.is_whitespace()));
+    match value.chars().find(|&c| bad(c)) {
+        Some(c) => Err(Error::Other(format!("{what} {value:?} cannot go into an #SBATCH line: it holds {c:?}"))),
+        None => Ok(()),
+    }
+}
+
+/// The sbatch script for the runs `todo` (indices into `all`, the plan's expansion). An error when
+/// an `--slurm-arg` or the sweep folder cannot be written into an `#SBATCH` line as it is.
+pub fn sbatch_script(frozen_plan: &Path, plan: &SweepPlan, all: &[PlannedRun], todo: &[usize], runs_dir: &Path, opts: &SlurmOptions) -> Result<String> {
     let sweep_dir = frozen_plan.parent().unwrap_or(runs_dir);
+    sbatch_value("the sweep folder", &sweep_dir.display().to_string(), true)?;
+    for e in &opts.extra {
+        sbatch_value("--slurm-arg", e, false)?;
+        if !e.starts_with('-') {
+            return Err(Error::Other(format!("--slurm-arg {e:?} is not an sbatch option (they start with '-', e.g. --partition=cpu)")));
+        }
+    }
     let mut s = String::from("#!/bin/bash\n");
     s += &format!("#SBATCH --job-name=gan-lab-{}\n", plan.name);
     s += &format!("#SBATCH --array={}{}\n", array_spec(todo), opts.max_parallel.map(|m| format!("%{m}")).unwrap_or_default());
@@ -86,7 +105,7 @@ pub fn sbatch_script(frozen_plan: &Path, plan: &SweepPlan, all: &[PlannedRun], t
     args[task] = "\"$SLURM_ARRAY_TASK_ID\"".into();
     let quoted: Vec<String> = args.iter().map(|a| if a.starts_with('"') { a.clone() } else { shell_quote(a) }).collect();
     s += &format!("exec {} {} >> \"$dir/{LOG_FILE}\" 2>&1\n", shell_quote(&opts.exe.display().to_string()), quoted.join(" "));
-    s
+    Ok(s)
 }
 
 /// Submits a batch script with `sbatch --parsable`; returns the job id.
@@ -132,7 +151,7 @@ mod tests {
         let plan: SweepPlan = serde_json::from_str(r#"{"name": "sl", "base": "mlp-gan", "seeds": [0, 1, 2], "steps": 10}"#).unwrap();
         let all = plan.expand().unwrap();
         let opts = SlurmOptions { threads: 2, exe: "/shared/bin/gan-lab".into(), max_parallel: Some(2), extra: vec!["--partition=cpu".into()] };
-        let script = sbatch_script(Path::new("/shared/runs/.sweeps/sl-x/plan.json"), &plan, &all, &[0, 2], Path::new("/shared/runs"), &opts);
+        let script = sbatch_script(Path::new("/shared/runs/.sweeps/sl-x/plan.json"), &plan, &all, &[0, 2], Path::new("/shared/runs"), &opts).unwrap();
         assert!(script.starts_with("#!/bin/bash\n#SBATCH --job-name=gan-lab-sl\n#SBATCH --array=0,2%2\n#SBATCH --cpus-per-task=2\n"), "{script}");
         assert!(script.contains("#SBATCH --output=/shared/runs/.sweeps/sl-x/slurm-%A_%a.out\n#SBATCH --partition=cpu\n"), "{script}");
         assert!(script.contains(&format!("  {}\n", all[1].id)), "every id is listed so task numbers stay plan indices");
@@ -140,5 +159,24 @@ mod tests {
             script.contains("exec /shared/bin/gan-lab sweep worker /shared/runs/.sweeps/sl-x/plan.json --runs-dir /shared/runs --task \"$SLURM_ARRAY_TASK_ID\" --threads 2 >> \"$dir/worker.log\" 2>&1\n"),
             "{script}"
         );
+    }
+
+    #[test]
+    fn values_that_would_change_the_script_are_refused() {
+        let plan: SweepPlan = serde_json::from_str(r#"{"name": "sl", "base": "mlp-gan", "seeds": [0], "steps": 10}"#).unwrap();
+        let all = plan.expand().unwrap();
+        let script = |extra: &str, sweep_dir: &str| {
+            let opts = SlurmOptions { threads: 2, exe: "/shared/bin/gan-lab".into(), max_parallel: None, extra: vec![extra.into()] };
+            let frozen = Path::new(sweep_dir).join("plan.json");
+            sbatch_script(&frozen, &plan, &all, &[0], Path::new("/shared/runs"), &opts).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(script("--partition=cpu", "/shared/runs/.sweeps/sl").err(), None);
+        assert_eq!(
+            script("--partition=cpu\nrm -rf ~", "/shared/runs/.sweeps/sl").unwrap_err(),
+            "--slurm-arg \"--partition=cpu\\nrm -rf ~\" cannot go into an #SBATCH line: it holds '\\n'"
+        );
+        assert!(script("partition=cpu", "/shared/runs/.sweeps/sl").unwrap_err().contains("is not an sbatch option"));
+        assert!(script("-p cpu", "/shared/100%/.sweeps/sl").unwrap_err().contains("it holds '%'"));
+        assert!(script("-p cpu", "/shared/my runs/.sweeps/sl").unwrap_err().contains("it holds ' '"));
     }
 }

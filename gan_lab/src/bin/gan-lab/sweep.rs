@@ -72,7 +72,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
             }
             let runs: Vec<_> = all.into_iter().map(|(r, _)| r).collect();
             let opts = slurm::SlurmOptions { threads, exe, max_parallel: args.max_parallel, extra: args.slurm_args };
-            let script = slurm::sbatch_script(&frozen, &plan, &runs, &todo, &runs_dir, &opts);
+            let script = slurm::sbatch_script(&frozen, &plan, &runs, &todo, &runs_dir, &opts)?;
             let script_path = frozen.with_file_name(format!("submit-{}.sbatch", gan_lab::run::utc_stamp(gan_lab::run::unix_now() as u64)));
             gan_lab::run::write_atomic(&script_path, script.as_bytes())?;
             if args.dry_run {
