@@ -23,18 +23,15 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = std::io::BufReader::new(file);
     let gzip = reader.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
-    let parsed = if gzip {
-        read_stream(flate2::read::GzDecoder::new(reader)).map_err(|e| match e {
-            StreamError::Io(e) => format!("gzip data is corrupt or truncated ({e})"),
-            StreamError::Format(m) => m,
-        })
+    let (stream, failure): (Box<dyn Read>, _) = if gzip {
+        (Box::new(flate2::read::GzDecoder::new(reader)), "gzip data is corrupt or truncated")
     } else {
-        read_stream(reader).map_err(|e| match e {
-            StreamError::Io(e) => format!("read failed ({e})"),
-            StreamError::Format(m) => m,
-        })
+        (Box::new(reader), "read failed")
     };
-    parsed.map_err(|message| Error::bad_file(path, message))
+    read_stream(stream).map_err(|e| match e {
+        StreamError::Io(e) => Error::bad_file(path, format!("{failure} ({e})")),
+        StreamError::Format(m) => Error::bad_file(path, m),
+    })
 }
 
 enum StreamError {
@@ -69,14 +66,10 @@ fn read_stream(mut r: impl Read) -> std::result::Result<IdxArray, StreamError> {
 
 /// Parses IDX bytes (already decompressed). The error says what is wrong, without the file name.
 pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
-    check_magic(bytes)?;
-    let (dims, n) = header(bytes)?;
-    let header_len = 4 + 4 * dims.len();
-    let available = bytes.len() - header_len;
-    if n != available {
-        return Err(format!("dimensions {dims:?} need {n} bytes of data but the file has {available}"));
-    }
-    Ok(IdxArray { dims, data: bytes[header_len..].to_vec() })
+    read_stream(bytes).map_err(|e| match e {
+        StreamError::Io(e) => format!("read failed ({e})"),
+        StreamError::Format(m) => m,
+    })
 }
 
 /// The first four bytes: magic, element type, number of dimensions.
