@@ -3,6 +3,7 @@
 //! Unknown JSON fields are an error. [`ExperimentConfig::validate`] returns one message per
 //! broken rule. Named presets live in [`presets`].
 
+mod loss_presets;
 mod network;
 mod presets;
 mod settings;

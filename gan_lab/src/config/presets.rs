@@ -2,6 +2,7 @@
 //! published configuration (see the README's preset table for the references).
 
 use super::*;
+use super::loss_presets::{hinge_sn_dcgan28, r1_dcgan28, wgan_clip_mlp, wgan_gp_dcgan28, with_loss};
 
 /// A named configuration with a one-line description of where it comes from.
 #[derive(Debug, Clone)]
@@ -127,7 +128,7 @@ fn train(batch_size: usize, steps: u64) -> TrainConfig {
     }
 }
 
-fn adam(lr: f64, beta1: f64, beta2: f64) -> OptimizerConfig {
+pub(super) fn adam(lr: f64, beta1: f64, beta2: f64) -> OptimizerConfig {
     OptimizerConfig::Adam {
         lr,
         beta1,
@@ -237,7 +238,7 @@ fn flux_mlp_mnist() -> ExperimentConfig {
 }
 
 /// The performance reference MLP GAN: the same layers with the DCGAN paper's β1 = 0.5, batch 64.
-fn mlp_gan() -> ExperimentConfig {
+pub(super) fn mlp_gan() -> ExperimentConfig {
     mlp_pair("mlp-gan", 0.5, 64)
 }
 
@@ -308,7 +309,7 @@ fn dcgan_pair(name: &str, data: DataConfig, projection: [usize; 3], g_channels: 
 /// PyTorch's DCGAN tutorial shrunk to 28×28 (the performance reference): G Linear 100 → 7·7·256
 /// (no bias) + BN + ReLU, ConvT 256 → 128 + BN + ReLU, ConvT 128 → 1 + tanh; D Conv 1 → 64 + LeakyReLU
 /// + dropout 0.3, Conv 64 → 128 (no bias) + BN + LeakyReLU, Linear 6272 → 1; batch 64.
-fn dcgan28() -> ExperimentConfig {
+pub(super) fn dcgan28() -> ExperimentConfig {
     let mut c = dcgan_pair("dcgan28", data("mnist10k", 28, 1), [256, 7, 7], &[128], &[64, 128], 64, 5000);
     if let Architecture::Dcgan { layers, .. } = &mut c.discriminator.architecture {
         layers[0] = with_dropout(layers[0], 0.3);
@@ -327,65 +328,6 @@ fn pytorch_dcgan64() -> ExperimentConfig {
 /// 256 → 1; batch 64.
 fn dcgan_emoji32() -> ExperimentConfig {
     dcgan_pair("dcgan-emoji32", data("noto-emoji-32", 32, 3), [256, 4, 4], &[128, 64], &[64, 128, 256], 64, 3000)
-}
-
-/// `base` with another loss and name: the loss family compared on one architecture.
-fn with_loss(base: ExperimentConfig, name: &str, loss: LossKind) -> ExperimentConfig {
-    ExperimentConfig { name: name.into(), loss, ..base }
-}
-
-/// SN-GAN (Miyato et al. 2018): dcgan28 whose discriminator has every layer spectrally normalised
-/// and no BatchNorm (SN replaces it there), trained with the hinge loss; Adam 2e-4, β = (0.5, 0.999),
-/// one D step per G step is the paper's setting C.
-fn hinge_sn_dcgan28() -> ExperimentConfig {
-    let mut c = with_loss(dcgan28(), "hinge-sn-dcgan28", LossKind::Hinge);
-    c.discriminator.spectral_norm = true;
-    c.discriminator.batch_norm = false;
-    c
-}
-
-/// WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1): RMSprop lr 5e-5, clip c = 0.01,
-/// n_critic = 5, batch 64, on mlp-gan's layers (the critic without dropout, like the paper's).
-fn wgan_clip_mlp() -> ExperimentConfig {
-    let mut c = with_loss(mlp_gan(), "wgan-clip-mlp", LossKind::Wasserstein);
-    let rmsprop = OptimizerConfig::Rmsprop { lr: 5e-5, alpha: 0.99, eps: 1e-8 };
-    c.g_optimizer = rmsprop.clone();
-    c.d_optimizer = rmsprop;
-    c.discriminator.dropout = DropoutConfig::default();
-    c.discriminator.weight_clip = Some(0.01);
-    c.train.d_steps = 5;
-    c
-}
-
-/// WGAN-GP (Gulrajani et al. 2017, Algorithm 1): λ = 10, n_critic = 5, Adam lr 1e-4, β = (0, 0.9),
-/// on dcgan28's layers; the critic has no BatchNorm (the paper drops it for the penalty) and no
-/// dropout.
-fn wgan_gp_dcgan28() -> ExperimentConfig {
-    let mut c = with_loss(dcgan28(), "wgan-gp-dcgan28", LossKind::Wasserstein);
-    without_batch_norm_or_dropout(&mut c.discriminator);
-    c.discriminator.gradient_penalty = Some(GradientPenalty { kind: PenaltyKind::WganGp, weight: 10.0 });
-    let adam = adam(1e-4, 0.0, 0.9);
-    c.g_optimizer = adam.clone();
-    c.d_optimizer = adam;
-    c.train.d_steps = 5;
-    c
-}
-
-/// R1 (Mescheder et al. 2018): the non-saturating loss of dcgan28 plus (γ/2)·E‖∂D/∂x‖² on real
-/// images, γ = 10; D without BatchNorm (the penalty is per image) and without dropout.
-fn r1_dcgan28() -> ExperimentConfig {
-    let mut c = ExperimentConfig { name: "r1-dcgan28".into(), ..dcgan28() };
-    without_batch_norm_or_dropout(&mut c.discriminator);
-    c.discriminator.gradient_penalty = Some(GradientPenalty { kind: PenaltyKind::R1, weight: 10.0 });
-    c
-}
-
-fn without_batch_norm_or_dropout(d: &mut NetworkConfig) {
-    d.batch_norm = false;
-    d.dropout = DropoutConfig::default();
-    if let Architecture::Dcgan { layers, .. } = &mut d.architecture {
-        layers.iter_mut().for_each(|l| l.dropout = None);
-    }
 }
 
 #[cfg(test)]
