@@ -1,30 +1,94 @@
-//! The run lock: `.lock` in a run directory names the process training it (`<pid> <host>`), so two
-//! processes never train one run at once.
+//! The run lock: `.lock` in a run directory names the process training the run, so that two
+//! processes never train one run at once, on one machine or on cluster nodes sharing the runs
+//! folder over NFS, EFS or Lustre.
+//!
+//! - **Taking** it is one atomic step, as git and Mercurial do on network filesystems: the
+//!   holder's record is written to a temporary file, then `link()`ed to `.lock`, which fails when
+//!   `.lock` exists. (A lost NFS reply is caught by the temporary file's link count.)
+//! - **The record** names pid, host, boot id and the process's start time, so a pid reused after a
+//!   reboot or by another program is not mistaken for the holder; a random token says whose it is.
+//! - **A heartbeat** thread refreshes `.lock`'s mtime every [`HEARTBEAT`] while it is held.
+//! - **A holder is alive** when, on this machine (same host and boot), its process exists with the
+//!   recorded start time; elsewhere, when its heartbeat is younger than the stale age (10 minutes,
+//!   or `GAN_LAB_LOCK_STALE_MINUTES`). A stale lock is taken over with a message naming the old
+//!   holder; breaking it is serialised by a second lock, `.lock.break`, and the breaker re-reads
+//!   `.lock` under it, so two processes taking over the same stale lock cannot both win.
+//! - **Releasing** removes `.lock` only while its token is still ours.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, SystemTime};
 
-use super::RunDir;
+use serde::{Deserialize, Serialize};
+
+use super::{format_duration, RunDir};
 use crate::error::{Error, Result};
 
-/// Held while a process trains a run; removes `.lock` when dropped.
-#[derive(Debug)]
-pub struct RunLock {
-    path: PathBuf,
+/// How often a holder refreshes its lock's mtime.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A lock from another machine whose heartbeat is older than this is stale (unless
+/// `GAN_LAB_LOCK_STALE_MINUTES` says otherwise).
+pub const STALE_AFTER: Duration = Duration::from_secs(600);
+/// A `.lock.break` older than this was left by a breaker that died in the act.
+const BREAK_STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// What `.lock` holds (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockRecord {
+    pub pid: u32,
+    pub host: String,
+    /// `/proc/sys/kernel/random/boot_id` of the holder's machine ("" where there is none).
+    #[serde(default)]
+    pub boot_id: String,
+    /// The holder's start time in clock ticks after boot (`/proc/<pid>/stat` field 22; 0 unknown).
+    #[serde(default)]
+    pub start_ticks: u64,
+    /// Random: whose lock this is.
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub since_unix: f64,
 }
 
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+impl LockRecord {
+    /// This process's record, with a fresh token.
+    fn mine() -> Self {
+        let pid = std::process::id();
+        LockRecord {
+            pid,
+            host: host_name(),
+            boot_id: boot_id(),
+            start_ticks: process_start_ticks(pid).unwrap_or(0),
+            token: format!("{:016x}", rand::random::<u64>()),
+            since_unix: super::unix_now(),
+        }
+    }
+
+    /// Reads a record: JSON, or the `<pid> <host>` of earlier versions.
+    fn parse(text: &str) -> Option<Self> {
+        if let Ok(r) = serde_json::from_str::<LockRecord>(text) {
+            return Some(r);
+        }
+        let mut parts = text.split_whitespace();
+        let pid = parts.next()?.parse::<u32>().ok()?;
+        let host = parts.next().map(str::to_string).unwrap_or_else(host_name);
+        Some(LockRecord { pid, host, boot_id: String::new(), start_ticks: 0, token: String::new(), since_unix: 0.0 })
     }
 }
 
-/// The process named in a run's `.lock`.
+/// The process named in a run's `.lock`, and whether it still holds the run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockHolder {
     pub pid: u32,
     pub host: String,
+    /// Seconds since its last heartbeat.
+    pub heartbeat_age_s: f64,
     pub alive: bool,
+    /// Why it counts as alive or stale, for messages.
+    pub why: String,
+    token: String,
 }
 
 impl std::fmt::Display for LockHolder {
@@ -43,40 +107,238 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-impl RunDir {
-    /// Takes the run's lock (`.lock` holding `<pid> <host>`), so that two processes never train
-    /// the same run at once. A lock left by a dead process of this host is taken over; one held
-    /// on another host (a cluster node sharing the runs folder) is respected.
-    pub fn lock(&self) -> Result<RunLock> {
-        let path = self.path.join(".lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    write!(f, "{} {}", std::process::id(), host_name()).map_err(|e| Error::io(&path, e))?;
-                    return Ok(RunLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if let Some(holder) = self.lock_holder().filter(|h| h.alive) {
-                        return Err(Error::bad_file(&self.path, format!("this run is being trained by {holder} (delete .lock if that is wrong)")));
-                    }
-                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                }
-                Err(e) => return Err(Error::io(path, e)),
+/// This boot's id (Linux), "" elsewhere.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// When `pid` started, in clock ticks after boot (Linux), or None when there is no such process.
+fn process_start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Seconds since this machine booted (Linux).
+fn uptime_s() -> Option<f64> {
+    std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// The stale age: `GAN_LAB_LOCK_STALE_MINUTES` (a number > 0) or [`STALE_AFTER`].
+pub fn stale_after() -> Result<Duration> {
+    match std::env::var("GAN_LAB_LOCK_STALE_MINUTES") {
+        Ok(v) => {
+            let bad = || Error::Other(format!("GAN_LAB_LOCK_STALE_MINUTES must be a number of minutes > 0, got '{v}'"));
+            let minutes: f64 = v.trim().parse().map_err(|_| bad())?;
+            if !(minutes > 0.0) {
+                return Err(bad());
             }
+            Duration::try_from_secs_f64(minutes * 60.0).map_err(|_| bad())
         }
-        Err(Error::bad_file(&path, "could not take the run lock"))
+        Err(_) => Ok(STALE_AFTER),
+    }
+}
+
+/// Seconds since `path` was last modified (its heartbeat); 0 when the clock went backwards.
+fn age_s(path: &Path) -> Option<f64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(SystemTime::now().duration_since(modified).map(|d| d.as_secs_f64()).unwrap_or(0.0))
+}
+
+/// Judges a lock record whose heartbeat is `age_s` old.
+fn judge(record: &LockRecord, age_s: f64, stale_after: Duration) -> (bool, String) {
+    let here = record.host == host_name();
+    let same_boot = here && (record.boot_id.is_empty() || record.boot_id == boot_id());
+    if same_boot && cfg!(target_os = "linux") {
+        return match process_start_ticks(record.pid) {
+            None => (false, format!("process {} is gone", record.pid)),
+            Some(t) if record.start_ticks != 0 && t != record.start_ticks => (false, format!("pid {} now belongs to another process", record.pid)),
+            Some(_) => (true, format!("process {} is running", record.pid)),
+        };
+    }
+    if here && uptime_s().is_some_and(|up| age_s > up) {
+        return (false, format!("its last heartbeat, {}, is older than this machine's restart", ago(age_s)));
+    }
+    if age_s > stale_after.as_secs_f64() {
+        (false, format!("no heartbeat for {} (stale after {})", format_duration(age_s), format_duration(stale_after.as_secs_f64())))
+    } else {
+        (true, format!("heartbeat {}", ago(age_s)))
+    }
+}
+
+fn ago(s: f64) -> String {
+    format!("{} ago", format_duration(s))
+}
+
+/// Held while a process trains a run. A thread refreshes the heartbeat; dropping it stops the
+/// thread and removes `.lock` when it is still ours.
+#[derive(Debug)]
+pub struct RunLock {
+    path: PathBuf,
+    token: String,
+    lost: Arc<AtomicBool>,
+    heartbeat: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl RunLock {
+    /// True once the heartbeat found `.lock` gone or another process's: training must stop.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        if let Some((stop, thread)) = self.heartbeat.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
+        if is_ours(&self.path, &self.token) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn is_ours(path: &Path, token: &str) -> bool {
+    std::fs::read_to_string(path).ok().and_then(|t| LockRecord::parse(&t)).is_some_and(|r| r.token == token)
+}
+
+fn heartbeat(path: PathBuf, token: String, every: Duration, lost: Arc<AtomicBool>) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("gan-lab-lock-heartbeat".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                if !is_ours(&path, &token) {
+                    lost.store(true, Ordering::Relaxed);
+                    return;
+                }
+                // A failed refresh (a network filesystem away for a moment) is retried next time.
+                let _ = std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
+            }
+        })
+        .expect("spawning the lock heartbeat thread");
+    (tx, thread)
+}
+
+/// Creates `path` holding `text`, only if it does not exist yet: a temporary file linked into
+/// place. Ok(false) when `path` exists.
+fn create_by_link(path: &Path, text: &str, token: &str) -> Result<bool> {
+    let tmp = path.with_file_name(format!("{}.{token}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("lock")));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let won = match &linked {
+        Ok(()) => Ok(true),
+        // On NFS the link may have been made although its reply was lost: then the temporary file
+        // has two names.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(link_count(&tmp) == Some(2)),
+        Err(e) => Err(Error::io(path, std::io::Error::new(e.kind(), format!("cannot link the lock into place ({e}); the runs folder's filesystem must support hard links")))),
+    };
+    let _ = std::fs::remove_file(&tmp);
+    won
+}
+
+fn link_count(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| m.nlink())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+impl RunDir {
+    fn lock_path(&self) -> PathBuf {
+        self.path.join(".lock")
     }
 
-    /// Who holds `.lock`, if anyone: a process of this host is alive when `/proc/<pid>` exists;
-    /// one of another host is taken to be alive (it cannot be checked from here).
+    /// Takes the run's lock (see the module documentation): an error naming the holder, its host
+    /// and its heartbeat's age when another live process holds it; a stale lock is taken over,
+    /// with a message on stderr naming the old holder.
+    pub fn lock(&self) -> Result<RunLock> {
+        self.lock_with(HEARTBEAT, stale_after()?)
+    }
+
+    /// [`RunDir::lock`] with a given heartbeat interval and stale age.
+    pub fn lock_with(&self, every: Duration, stale_after: Duration) -> Result<RunLock> {
+        let path = self.lock_path();
+        let record = LockRecord::mine();
+        let text = serde_json::to_string(&record).expect("a lock record serialises");
+        for attempt in 0..200u32 {
+            if create_by_link(&path, &text, &record.token)? {
+                let lost = Arc::new(AtomicBool::new(false));
+                let beat = heartbeat(path.clone(), record.token.clone(), every, lost.clone());
+                return Ok(RunLock { path, token: record.token, lost, heartbeat: Some(beat) });
+            }
+            match self.holder_with(stale_after) {
+                Some(h) if h.alive => {
+                    return Err(Error::bad_file(&self.path, format!("this run is being trained by {h} ({}); delete .lock if that is wrong", h.why)));
+                }
+                Some(stale) => {
+                    if self.break_stale(&stale)? {
+                        eprintln!("note: taking over the run lock of {stale} in {}: {}", self.path.display(), stale.why);
+                    }
+                }
+                // Gone between our link and our read, or unreadable for a moment: try again.
+                None => {}
+            }
+            std::thread::sleep(Duration::from_millis(5 + u64::from(attempt % 20) * 2));
+        }
+        Err(Error::bad_file(&path, "could not take the run lock: other processes kept taking and releasing it"))
+    }
+
+    /// Removes the stale lock `seen`, under `.lock.break`, if `.lock` is still that one. Ok(false)
+    /// when another process is breaking it or it changed.
+    fn break_stale(&self, seen: &LockHolder) -> Result<bool> {
+        let breaker = self.path.join(".lock.break");
+        let token = format!("{:016x}", rand::random::<u64>());
+        if !create_by_link(&breaker, &token, &token)? {
+            if age_s(&breaker).is_some_and(|a| a > BREAK_STALE_AFTER.as_secs_f64()) {
+                let _ = std::fs::remove_file(&breaker);
+            }
+            return Ok(false);
+        }
+        let path = self.lock_path();
+        let still = std::fs::read_to_string(&path).ok().and_then(|t| LockRecord::parse(&t));
+        let removed = match still {
+            Some(r) if r.token == seen.token && r.pid == seen.pid => std::fs::remove_file(&path).is_ok(),
+            _ => false,
+        };
+        let _ = std::fs::remove_file(&breaker);
+        Ok(removed)
+    }
+
+    /// Who holds `.lock`, if anyone, judged with the stale age of [`stale_after`].
     pub fn lock_holder(&self) -> Option<LockHolder> {
-        let text = std::fs::read_to_string(self.path.join(".lock")).ok()?;
-        let mut parts = text.split_whitespace();
-        let pid = parts.next()?.parse::<u32>().ok()?;
-        let host = parts.next().unwrap_or("").to_string();
-        let here = host.is_empty() || host == host_name();
-        let alive = !here || (cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists());
-        Some(LockHolder { pid, host: if here { host_name() } else { host }, alive })
+        self.holder_with(stale_after().unwrap_or(STALE_AFTER))
+    }
+
+    fn holder_with(&self, stale_after: Duration) -> Option<LockHolder> {
+        let path = self.lock_path();
+        let text = std::fs::read_to_string(&path).ok()?;
+        let age = age_s(&path)?;
+        let (alive, why) = match LockRecord::parse(&text) {
+            Some(record) => {
+                let (alive, why) = judge(&record, age, stale_after);
+                return Some(LockHolder { pid: record.pid, host: record.host, heartbeat_age_s: age, alive, why, token: record.token });
+            }
+            // Not a record (an older program's half-written file, or garbage): stale once old.
+            None => (age < 60.0, format!("an unreadable lock file, {}", ago(age))),
+        };
+        Some(LockHolder { pid: 0, host: "an unknown host".into(), heartbeat_age_s: age, alive, why, token: String::new() })
     }
 }
 
@@ -84,18 +346,94 @@ impl RunDir {
 mod tests {
     use super::*;
 
+    fn run(name: &str) -> RunDir {
+        let root = crate::test_scratch_dir(name);
+        let _ = std::fs::remove_dir_all(&root);
+        RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap()
+    }
+
+    fn write_lock(run: &RunDir, record: &LockRecord, age: Duration) {
+        let path = run.path.join(".lock");
+        std::fs::write(&path, serde_json::to_string(record).unwrap()).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    fn foreign(pid: u32) -> LockRecord {
+        LockRecord { pid, host: "node-7".into(), boot_id: "another-boot".into(), start_ticks: 12, token: "theirs".into(), since_unix: 0.0 }
+    }
+
     #[test]
     fn a_run_lock_excludes_a_second_holder_and_is_released_on_drop() {
-        let root = crate::test_scratch_dir("lock");
-        let run = RunDir::create(&root, &crate::config::preset("mlp-gan").unwrap()).unwrap();
+        let run = run("lock");
         let lock = run.lock().unwrap();
         let err = run.lock().unwrap_err().to_string();
-        assert!(err.contains("being trained by process"), "{err}");
+        assert!(err.contains(&format!("being trained by process {} on {} (process {} is running)", std::process::id(), host_name(), std::process::id())), "{err}");
         drop(lock);
+        assert!(!run.path.join(".lock").exists());
         let _again = run.lock().unwrap();
-        std::fs::write(run.path.join(".lock"), "999999999").unwrap();
-        drop(_again);
-        std::fs::write(run.path.join(".lock"), "999999999").unwrap();
-        run.lock().expect("a stale lock is taken over");
+    }
+
+    #[test]
+    fn locks_of_dead_or_reused_pids_of_this_machine_are_taken_over() {
+        let run = run("lock_local_stale");
+        let mut dead = LockRecord::mine();
+        dead.pid = u32::MAX - 1;
+        dead.token = "dead".into();
+        write_lock(&run, &dead, Duration::ZERO);
+        assert_eq!(run.lock_holder().unwrap().why, format!("process {} is gone", u32::MAX - 1));
+        drop(run.lock().expect("a dead holder's lock is taken over"));
+        // pid 1 is alive, but did not start when the record says: the pid was reused.
+        let mut reused = LockRecord::mine();
+        reused.pid = 1;
+        reused.start_ticks = process_start_ticks(1).unwrap() + 1;
+        write_lock(&run, &reused, Duration::ZERO);
+        let holder = run.lock_holder().unwrap();
+        assert!(!holder.alive && holder.why == "pid 1 now belongs to another process", "{holder:?}");
+        drop(run.lock().expect("a reused pid is not a live holder"));
+        // The lock format of earlier versions still reads.
+        std::fs::write(run.path.join(".lock"), format!("{} {}", u32::MAX - 1, host_name())).unwrap();
+        drop(run.lock().expect("an old-format stale lock is taken over"));
+    }
+
+    #[test]
+    fn a_foreign_lock_is_refused_while_its_heartbeat_is_fresh_and_taken_over_when_stale() {
+        let run = run("lock_foreign");
+        write_lock(&run, &foreign(4242), Duration::from_secs(90));
+        let err = run.lock_with(HEARTBEAT, STALE_AFTER).unwrap_err().to_string();
+        assert!(err.contains("being trained by process 4242 on node-7 (heartbeat 1m30s ago)"), "{err}");
+        write_lock(&run, &foreign(4242), Duration::from_secs(11 * 60));
+        let holder = run.holder_with(STALE_AFTER).unwrap();
+        assert_eq!(holder.why, "no heartbeat for 11m00s (stale after 10m00s)");
+        let lock = run.lock_with(HEARTBEAT, STALE_AFTER).expect("a stale foreign lock is taken over");
+        assert!(run.holder_with(STALE_AFTER).unwrap().alive);
+        drop(lock);
+    }
+
+    #[test]
+    fn the_heartbeat_refreshes_the_lock_and_release_removes_only_our_own() {
+        let run = run("lock_heartbeat");
+        let lock = run.lock_with(Duration::from_millis(20), STALE_AFTER).unwrap();
+        let path = run.path.join(".lock");
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(SystemTime::now() - Duration::from_secs(300)).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(age_s(&path).unwrap() < 60.0, "the heartbeat refreshed the mtime");
+        assert!(!lock.lost());
+        // Another process took the lock over (we were judged stale): we notice, and leave it be.
+        write_lock(&run, &foreign(4242), Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(lock.lost());
+        drop(lock);
+        assert!(LockRecord::parse(&std::fs::read_to_string(&path).unwrap()).unwrap().token == "theirs");
+    }
+
+    #[test]
+    fn a_breaker_that_died_does_not_block_the_takeover_for_long() {
+        let run = run("lock_break");
+        write_lock(&run, &foreign(4242), Duration::from_secs(3600));
+        let breaker = run.path.join(".lock.break");
+        std::fs::write(&breaker, "x").unwrap();
+        std::fs::File::options().write(true).open(&breaker).unwrap().set_modified(SystemTime::now() - Duration::from_secs(120)).unwrap();
+        drop(run.lock_with(HEARTBEAT, STALE_AFTER).expect("the old breaker is cleared and the lock taken"));
+        assert!(!breaker.exists());
     }
 }

@@ -18,7 +18,8 @@ pub use ema::{ema_start, ema_update};
 pub use fused::{FusedUpdate, TrainBackend};
 pub use health::{alarms, mean_pairwise_distance, relative_change};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
-pub use progress::{format_duration, progress_line};
+pub use crate::run::format_duration;
+pub use progress::progress_line;
 pub use quality::BestRecord;
 pub use recorder::{sample_grid, Recorder};
 pub use trainer::{learning_rate, momentum_at, noise, seed_mix, StepStats, Trainer, TrainerRecords, TrainerState};
@@ -202,6 +203,13 @@ impl<B: TrainBackend> Session<B> {
             }
             if steps.is_some_and(|n| done >= n) || budget.is_some_and(|b| done > 0 && chunk_start.elapsed() >= b) {
                 break;
+            }
+            if rec.lock_lost() {
+                let run = rec.run.as_ref().map(|r| r.path.display().to_string()).unwrap_or_default();
+                return Err(Error::Other(format!(
+                    "stopped at step {}: another process took over the lock of {run} (this one's heartbeat was judged stale); nothing more is written here",
+                    trainer.step_count()
+                )));
             }
             let t = Instant::now();
             rec.before_step(trainer);

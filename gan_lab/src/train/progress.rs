@@ -2,22 +2,12 @@
 
 use std::io::Write;
 
-use crate::run::MetricsRow;
+use crate::run::{format_duration, MetricsRow};
 
 /// Prints one line to stdout, ignoring a closed stdout: an engine whose client went away must
 /// still finish its step and write its checkpoint instead of panicking on a broken pipe.
 pub fn say(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
-}
-
-/// `1h02m`, `3m07s`, `12s`.
-pub fn format_duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-    }
 }
 
 /// `step 500/2000 | D 1.234 G 0.876 | D(x) 0.61 D(G(z)) 0.38 | 312 img/s | ETA 1m23s`, then

@@ -80,6 +80,12 @@ impl<B: TrainBackend> Recorder<B> {
         Ok(())
     }
 
+    /// True once another process took this run's lock over (it judged us stale): this session
+    /// must stop writing into the run.
+    pub fn lock_lost(&self) -> bool {
+        self._lock.as_ref().is_some_and(|l| l.lost())
+    }
+
     /// Before a step: keeps G's weights when the step closes a logging interval (for the
     /// relative size of its update).
     pub fn before_step(&mut self, trainer: &Trainer<B>) {
