@@ -19,6 +19,7 @@
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
 //! | [`lab`] | the notebook side: `Experiment` driving a release `gan-lab engine` process, chunk reports, quick/full mode |
 //! | [`report`] | sample grids (PNG), charts (SVG), HTML tables and evcxr display |
+//! | [`signals`] | SIGTERM and SIGINT as a request to stop training cleanly |
 //! | [`sweep`] | plans of configurations × seeds, stable run ids, local and Slurm executors, sweep status |
 //! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
 //! | [`doctor`] | what this machine and build can do: backends, GPUs, CUDA libraries, kernel spec, caches |
@@ -35,6 +36,7 @@ pub mod metrics;
 pub mod prelude;
 pub mod report;
 pub mod run;
+pub mod signals;
 pub mod sweep;
 
 #[cfg(feature = "engine")]

@@ -235,3 +235,113 @@ fn a_run_directory_with_a_missing_file_gives_a_clear_error() {
     let err = AnySession::open(run, Some(BackendKind::Flex), None).err().unwrap().to_string();
     assert!(err.contains("d_optim.mpk"), "{err}");
 }
+
+fn sigterm(child: &std::process::Child) {
+    // SAFETY: kill with the pid of a child we have not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+}
+
+/// Waits for `child`, at most `limit`; returns its exit code and how long it took.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> (Option<i32>, Duration) {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), t0.elapsed());
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut s = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut s).unwrap();
+    s
+}
+
+#[test]
+fn sigterm_at_random_moments_stops_with_a_checkpoint_at_the_step_reached_and_resume_continues() {
+    let runs = temp_root("sigterm").join("runs");
+    let bin = env!("CARGO_BIN_EXE_gan-lab");
+    let mut exits = Vec::new();
+    // The first delay lands while the run is being set up, before its first step.
+    for (i, delay) in std::iter::once(Duration::from_millis(30)).chain(delays(5)).enumerate() {
+        let mut child = Command::new(bin)
+            .args(["train", "--preset", "mlp-gan", "--set", "data.limit=256", "--set", "train.batch_size=16", "--steps", "1000000"])
+            .args(["--set", "train.log_every=2", "--set", "train.checkpoint_every=7", "--quiet", "--threads", "1"])
+            .arg("--runs-dir")
+            .arg(runs.join(i.to_string()))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        sigterm(&child);
+        let (code, took) = wait_at_most(&mut child, Duration::from_secs(30));
+        let err = stderr_of(&mut child);
+        exits.push(took.as_secs_f64());
+        assert_eq!(code, Some(143), "{err}");
+        let dir = std::fs::read_dir(runs.join(i.to_string())).unwrap().next().unwrap().unwrap().path();
+        let run = RunDir::open(&dir).unwrap();
+        assert!(!dir.join(".lock").exists(), "the lock is released");
+        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.summary_path()).unwrap()).unwrap();
+        let step = summary["steps"].as_u64().unwrap();
+        assert_eq!(run.latest_checkpoint().unwrap().map(|(s, _)| s), Some(step), "the checkpoint is at the step reached");
+        assert!(err.contains(&format!("stopped by SIGTERM at step {step}: sample grid, checkpoint and summary written; continue with: gan-lab resume {}", dir.display())), "{err}");
+        let out = Command::new(bin).args(["resume", dir.to_str().unwrap(), "--steps", "2", "--quiet", "--threads", "1"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("resuming {} at step {step} ", dir.display())));
+        assert_eq!(run.latest_checkpoint().unwrap().map(|(s, _)| s), Some(step + 2));
+    }
+    let worst = exits.iter().cloned().fold(0.0, f64::max);
+    eprintln!("SIGTERM to exit: {} s (worst {worst:.2} s)", exits.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(", "));
+}
+
+#[test]
+fn two_resumes_of_one_run_at_once_train_it_in_one_process_only() {
+    let runs = temp_root("two_resumes").join("runs");
+    let bin = env!("CARGO_BIN_EXE_gan-lab");
+    let out = Command::new(bin)
+        .args(["train", "--preset", "mlp-gan", "--set", "data.limit=256", "--set", "train.batch_size=16", "--steps", "2", "--quiet", "--threads", "1"])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let rounds = 5;
+    for round in 0..rounds {
+        let start = || {
+            Command::new(bin)
+                .args(["resume", dir.to_str().unwrap(), "--steps", "1000000", "--quiet", "--threads", "1"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut both = [start(), start()];
+        // The loser gives up at once; then the winner, still training, is stopped.
+        let t0 = std::time::Instant::now();
+        let loser = loop {
+            if let Some(i) = (0..2).find(|&i| both[i].try_wait().unwrap().is_some()) {
+                break i;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(60), "round {round}: both are still training");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let winner = 1 - loser;
+        let err = stderr_of(&mut both[loser]);
+        assert!(err.contains("this run is being trained by process") && err.contains("delete .lock if that is wrong"), "round {round}: {err}");
+        assert!(both[winner].try_wait().unwrap().is_none(), "round {round}: the winner is still training");
+        sigterm(&both[winner]);
+        let (code, _) = wait_at_most(&mut both[winner], Duration::from_secs(30));
+        assert_eq!(code, Some(143), "round {round}: {}", stderr_of(&mut both[winner]));
+        assert!(!dir.join(".lock").exists());
+    }
+    eprintln!("{rounds} rounds of two resumes at once: one trained each time");
+}

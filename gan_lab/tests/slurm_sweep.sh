@@ -153,4 +153,32 @@ grep -q "^4 runs in 2 groups" <<<"$table" || fail "the grouped table does not ha
 again=$("$bin" sweep "$state/plan.json" --runs-dir "$runs" --slurm --threads 1)
 echo "$again"
 [[ "$again" == *"nothing to submit (done 4)"* ]] || fail "a second submission should skip the finished runs"
+
+# A run that reaches its time limit: Slurm's warning signal (SIGTERM to the worker, here 100 s
+# before a 2-minute limit) stops it after the step in progress with a checkpoint; a new submission
+# (with a budget it can finish) continues it.
+cat > "$state/long.json" <<'PLAN'
+{"name": "slurm-limit", "base": "mlp-gan", "set": {"data.limit": 1024, "train.log_every": 10, "train.checkpoint_every": 1000000, "train.eval_samples": 0}, "seeds": [0], "steps": 100000000}
+PLAN
+"$bin" sweep "$state/long.json" --runs-dir "$runs" --slurm --threads 1 --slurm-arg=--time=2 --slurm-arg=--signal=B:TERM@100
+for _ in $(seq 120); do
+    status=$("$bin" sweep status "$state/long.json" --runs-dir "$runs" | tail -1)
+    if [[ "$status" != *pending* && "$status" != *running* ]] && ! squeue -h | grep -q .; then break; fi
+    sleep 1
+done
+long_log=$(cat "$runs"/slurm-limit-*/worker.log)
+grep -E "stopped by SIGTERM at step [0-9]+ of 100000000; checkpoint written" <<<"$long_log" || { echo "$long_log" | tail -5 >&2; fail "the worker was not stopped by Slurm's warning signal"; }
+[[ "$status" == "sweep slurm-limit: 1 runs: unfinished 1" ]] || fail "expected the run unfinished, got: $status"
+[[ ! -e "$(echo "$runs"/slurm-limit-*)/.lock" ]] || fail "the stopped worker left its lock"
+reached=$(grep -oE "stopped by SIGTERM at step [0-9]+" <<<"$long_log" | grep -oE "[0-9]+$")
+sed -i "s/\"steps\": 100000000/\"steps\": $((reached + 5))/" "$state/long.json"
+"$bin" sweep "$state/long.json" --runs-dir "$runs" --slurm --threads 1
+for _ in $(seq 120); do
+    status=$("$bin" sweep status "$state/long.json" --runs-dir "$runs" | tail -1)
+    if [[ "$status" != *pending* && "$status" != *running* && "$status" != *unfinished* ]] && ! squeue -h | grep -q .; then break; fi
+    sleep 1
+done
+[[ "$status" == "sweep slurm-limit: 1 runs: done 1" ]] || fail "the resubmitted run did not finish: $status"
+grep -q "step $reached of $((reached + 5))" "$runs"/slurm-limit-*/worker.log || fail "the resubmitted worker did not continue from step $reached"
+echo "== a run stopped by Slurm's time-limit signal at step $reached continued on resubmission ($(elapsed))"
 echo "== slurm sweep test passed in $(elapsed)"

@@ -155,3 +155,43 @@ fn an_unfinished_run_left_by_a_killed_worker_resumes_from_its_checkpoint() {
     assert_eq!(summary.steps, 20);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ctrl_c_stops_a_local_sweep_with_checkpoints_and_leaves_its_runs_to_a_re_run() {
+    let dir = scratch("sigint");
+    let runs = dir.join("runs");
+    let plan_path = write_plan(&dir, 1_000_000, "");
+    let plan = SweepPlan::from_json_file(&plan_path).unwrap();
+    let executor = Command::new(env!("CARGO_BIN_EXE_gan-lab"))
+        .args(["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until both workers train (a progress line in each log), then Ctrl-C the executor.
+    let training = |i: usize| std::fs::read_to_string(plan.expand().unwrap()[i].dir(&runs).join("worker.log")).is_ok_and(|l| l.contains("step 5/"));
+    let t0 = std::time::Instant::now();
+    while !(training(0) && training(1)) {
+        assert!(t0.elapsed().as_secs() < 120, "the workers did not start training");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill with the pid of a child we have not reaped.
+    unsafe { libc::kill(executor.id() as libc::pid_t, libc::SIGINT) };
+    let t0 = std::time::Instant::now();
+    let out = executor.wait_with_output().unwrap();
+    let log = text(&out);
+    assert!(t0.elapsed().as_secs() < 30, "{log}");
+    assert_eq!(out.status.code(), Some(130), "{log}");
+    assert!(log.contains("SIGINT: starting no more runs; the 2 running stop at their next step with a checkpoint"), "{log}");
+    let states = plan_status(&plan, &runs).unwrap();
+    for (run, state) in &states[..2] {
+        let RunState::Unfinished { step } = state else { panic!("{}: {state:?}", run.id) };
+        let worker_log = std::fs::read_to_string(run.dir(&runs).join("worker.log")).unwrap();
+        assert!(worker_log.contains(&format!("{}: stopped by SIGTERM at step {step} of 1000000; checkpoint written, a re-run continues it", run.id)), "{worker_log}");
+        assert!(!run.dir(&runs).join(".lock").exists());
+    }
+    assert!(states[2..].iter().all(|(_, s)| *s == RunState::Pending), "{states:?}");
+    let status = text(&gan_lab(&["sweep", "status", str_path(&plan_path), "--runs-dir", str_path(&runs)]));
+    assert!(status.contains("a re-run resumes it") && status.ends_with("unfinished 2, pending 2\n"), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::status::{counts, record_failure, LOG_FILE};
@@ -18,6 +20,9 @@ pub struct LocalOptions {
     pub threads: usize,
     /// The `gan-lab` binary the workers run.
     pub exe: PathBuf,
+    /// When raised (SIGTERM or Ctrl-C, see [`crate::signals::stop_on_signals`]): start no more
+    /// runs and pass SIGTERM on, once, to the running workers, which stop with a checkpoint.
+    pub stop: Arc<AtomicBool>,
 }
 
 fn say(line: &str) {
@@ -46,13 +51,24 @@ fn start(run: &PlannedRun, frozen_plan: &Path, runs_dir: &Path, opts: &LocalOpti
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let _ = writeln!(log, "== local worker on {} at unix {:.0}", crate::run::host_name(), crate::run::unix_now());
     let err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-    Command::new(&opts.exe)
-        .args(worker_args(frozen_plan, runs_dir, run.index, opts.threads))
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| Error::io(&opts.exe, e))
+    let mut command = Command::new(&opts.exe);
+    command.args(worker_args(frozen_plan, runs_dir, run.index, opts.threads)).stdin(Stdio::null()).stdout(log).stderr(err);
+    // Its own process group: Ctrl-C in the terminal reaches only this executor, which passes one
+    // SIGTERM on (a second signal would make the worker exit without its checkpoint).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command.spawn().map_err(|e| Error::io(&opts.exe, e))
+}
+
+/// Asks a worker to stop cleanly.
+fn terminate(child: &Child) {
+    #[cfg(unix)]
+    // SAFETY: kill with a pid we started and have not reaped yet.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    #[cfg(not(unix))]
+    let _ = child;
 }
 
 /// The last non-empty line of a run's worker log (what to show when it failed).
@@ -79,7 +95,15 @@ pub fn run_local(frozen_plan: &Path, plan: &SweepPlan, runs_dir: &Path, opts: &L
     let mut active: Vec<(Child, &PlannedRun, Instant)> = Vec::new();
     let mut finished = 0usize;
     let total = queue.len();
+    let mut stopping = false;
     loop {
+        if !stopping && opts.stop.load(Ordering::SeqCst) {
+            stopping = true;
+            let why = crate::signals::received().map_or("a stop request", |(_, name)| name);
+            say(&format!("{why}: starting no more runs; the {} running stop at their next step with a checkpoint", active.len()));
+            active.iter().for_each(|(child, _, _)| terminate(child));
+            queue = Vec::new().into_iter();
+        }
         while active.len() < opts.workers.max(1) {
             let Some(run) = queue.next() else { break };
             match start(run, frozen_plan, runs_dir, opts) {

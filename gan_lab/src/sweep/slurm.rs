@@ -76,6 +76,11 @@ pub fn sbatch_script(frozen_plan: &Path, plan: &SweepPlan, all: &[PlannedRun], t
     s += &format!("#SBATCH --array={}{}\n", array_spec(todo), opts.max_parallel.map(|m| format!("%{m}")).unwrap_or_default());
     s += &format!("#SBATCH --cpus-per-task={}\n", opts.threads);
     s += "#SBATCH --ntasks=1\n";
+    // SIGTERM to the worker (the batch shell execs it) 2 minutes before the time limit: it stops
+    // after the step in progress with a checkpoint, and the next submission continues the run.
+    if !opts.extra.iter().any(|e| e.starts_with("--signal")) {
+        s += "#SBATCH --signal=B:TERM@120\n";
+    }
     s += &format!("#SBATCH --output={}\n", sweep_dir.join("slurm-%A_%a.out").display());
     for e in &opts.extra {
         s += &format!("#SBATCH {e}\n");
@@ -152,7 +157,7 @@ mod tests {
         let all = plan.expand().unwrap();
         let opts = SlurmOptions { threads: 2, exe: "/shared/bin/gan-lab".into(), max_parallel: Some(2), extra: vec!["--partition=cpu".into()] };
         let script = sbatch_script(Path::new("/shared/runs/.sweeps/sl-x/plan.json"), &plan, &all, &[0, 2], Path::new("/shared/runs"), &opts).unwrap();
-        assert!(script.starts_with("#!/bin/bash\n#SBATCH --job-name=gan-lab-sl\n#SBATCH --array=0,2%2\n#SBATCH --cpus-per-task=2\n"), "{script}");
+        assert!(script.starts_with("#!/bin/bash\n#SBATCH --job-name=gan-lab-sl\n#SBATCH --array=0,2%2\n#SBATCH --cpus-per-task=2\n#SBATCH --ntasks=1\n#SBATCH --signal=B:TERM@120\n"), "{script}");
         assert!(script.contains("#SBATCH --output=/shared/runs/.sweeps/sl-x/slurm-%A_%a.out\n#SBATCH --partition=cpu\n"), "{script}");
         assert!(script.contains(&format!("  {}\n", all[1].id)), "every id is listed so task numbers stay plan indices");
         assert!(

@@ -1,6 +1,8 @@
 //! The worker: trains one run of a plan to the plan's step budget (what both executors start).
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use super::status::{record_failure, FAILED_FILE};
 use super::{run_state, PlannedRun, RunState, SweepPlan, SweepRecord};
@@ -10,8 +12,10 @@ use crate::run::{write_json, RunDir};
 
 /// Creates the run's folder with its config (or checks the one there), then trains it from its
 /// newest checkpoint (or from the start) up to the plan's budget. A finished run is left alone;
-/// an error is also written to the run's `failed.json`.
-pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour: Option<f64>, verbose: bool) -> Result<RunState> {
+/// an error is also written to the run's `failed.json`. Raising `stop` (see
+/// [`crate::signals::stop_on_signals`]) ends training after the step in progress with a checkpoint:
+/// the run is then `Unfinished`, and a re-run continues it.
+pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour: Option<f64>, verbose: bool, stop: Option<Arc<AtomicBool>>) -> Result<RunState> {
     let runs = plan.expand()?;
     let n = runs.len();
     let run = runs.into_iter().nth(index).ok_or_else(|| Error::Other(format!("task {index} is out of range: plan '{}' has {n} runs (0–{})", plan.name, n.saturating_sub(1))))?;
@@ -21,7 +25,7 @@ pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour:
         return Ok(state);
     }
     let dir = run.dir(runs_dir);
-    let result = match train(plan, &run, &dir, price_per_hour, verbose) {
+    let result = match train(plan, &run, &dir, price_per_hour, verbose, stop) {
         // A diverged run is a result (its summary says so), not a failure to retry.
         Err(Error::Diverged { step, what }) => {
             println!("{}: diverged at step {step} ({what})", run.id);
@@ -38,7 +42,7 @@ pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour:
     result
 }
 
-fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<f64>, verbose: bool) -> Result<RunState> {
+fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<f64>, verbose: bool, stop: Option<Arc<AtomicBool>>) -> Result<RunState> {
     let backend = BackendKind::parse(&run.backend)?;
     backend.check()?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -61,10 +65,18 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
     }
     let mut session = AnySession::open(rd, Some(backend), price_per_hour)?;
     session.set_verbose(verbose);
+    if let Some(stop) = stop {
+        session.set_stop_flag(stop);
+    }
     let done = session.step();
     println!("{} ({}, {} seed {}): step {done} of {}", run.id, run.label(), run.backend, run.seed, plan.steps);
     if done < plan.steps {
         let report = session.train_steps(plan.steps - done)?;
+        if report.interrupted {
+            let why = crate::signals::received().map_or("a stop request", |(_, name)| name);
+            println!("{}: stopped by {why} at step {} of {}; checkpoint written, a re-run continues it", run.id, report.to_step, plan.steps);
+            return Ok(RunState::Unfinished { step: report.to_step });
+        }
         let s = session.summary();
         println!(
             "{}: {} steps, {:.1} images/s | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}",

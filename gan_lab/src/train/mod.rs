@@ -55,8 +55,9 @@ pub struct ChunkReport {
 pub struct Session<B: TrainBackend> {
     trainer: Trainer<B>,
     recorder: Recorder<B>,
-    /// When raised (by another thread), the current chunk ends after the step in progress and
-    /// still writes its sample grid and checkpoint.
+    /// When raised (by another thread or a signal handler, see [`crate::signals`]), the current
+    /// chunk ends after the step in progress and still writes its sample grid, checkpoint and
+    /// summary (without the checkpoint's quality evaluation, to end within seconds).
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
@@ -254,7 +255,10 @@ impl<B: TrainBackend> Session<B> {
         // chunked and resumed training log exactly the rows uninterrupted training logs.
         let sample = rec.save_sample(trainer)?;
         let checkpoint = rec.save_checkpoint(trainer)?;
-        rec.evaluate_checkpoint(trainer)?;
+        // A stop request (SIGTERM before a time limit) must end within seconds: no evaluation.
+        if !interrupted {
+            rec.evaluate_checkpoint(trainer)?;
+        }
         rec.write_summary(trainer)?;
         let done = trainer.step_count() - from;
         Ok(ChunkReport {

@@ -20,15 +20,26 @@ fn main() -> ExitCode {
     gan_lab::platform::tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        // A run stopped by SIGTERM or SIGINT ends as a signalled process would (143, 130), after
+        // its checkpoint is written and its lock released.
+        Ok(()) => exit_code(ExitCode::SUCCESS),
         Err(Error::InvalidConfig(rules)) => {
             eprintln!("error: invalid configuration:\n  - {}", rules.join("\n  - "));
             ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            exit_code(ExitCode::FAILURE)
         }
+    }
+}
+
+/// `otherwise`, or 128 + the signal when SIGTERM or SIGINT stopped the command (143, 130), as a
+/// process ended by that signal reports it.
+fn exit_code(otherwise: ExitCode) -> ExitCode {
+    match gan_lab::signals::received() {
+        Some((signal, _)) => ExitCode::from((128 + signal) as u8),
+        None => otherwise,
     }
 }
 
@@ -107,8 +118,10 @@ fn price(flag: &Option<String>) -> Result<Option<f64>> {
     }
 }
 
-/// Trains one chunk (steps or minutes) and prints the outcome.
+/// Trains one chunk (steps or minutes) and prints the outcome. SIGTERM or SIGINT stops it after the
+/// step in progress, with its checkpoint written.
 fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<Duration>) -> Result<()> {
+    session.set_stop_flag(gan_lab::signals::stop_on_signals());
     let report = match minutes {
         Some(budget) => session.train_for(budget)?,
         None => session.train_steps(steps)?,
@@ -120,6 +133,11 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<Durati
     } else {
         format!("D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}", s.d_loss, s.g_loss, s.d_real, s.d_fake)
     };
+    if let (true, Some((_, signal))) = (report.interrupted, gan_lab::signals::received()) {
+        let run = session.run_dir().map(|r| r.path.display().to_string()).unwrap_or_default();
+        eprintln!("stopped by {signal} at step {}: sample grid, checkpoint and summary written; continue with: gan-lab resume {run}", report.to_step);
+        return Ok(());
+    }
     println!("done: {} steps in {} ({:.1} images/s) | {losses}", report.to_step, format_duration(report.seconds), report.images_per_s);
     if let Some(sample) = &report.sample {
         println!("samples: {}", sample.display());
@@ -132,6 +150,8 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<Durati
 
 fn resume(args: ResumeArgs) -> Result<()> {
     set_threads(args.process.threads)?;
+    // From the start: a signal while the run is being opened stops it before its first step.
+    gan_lab::signals::stop_on_signals();
     let run = RunDir::open(&args.run)?;
     let backend = args.backend.as_deref().map(BackendKind::parse).transpose()?;
     let mut session = AnySession::open(run, backend, price(&args.process.price_per_hour)?)?;
@@ -148,6 +168,7 @@ fn resume(args: ResumeArgs) -> Result<()> {
 
 fn train(args: TrainArgs) -> Result<()> {
     set_threads(args.process.threads)?;
+    gan_lab::signals::stop_on_signals();
     let backend = BackendKind::parse(&args.backend)?;
     let price = price(&args.process.price_per_hour)?;
     let cfg = build_config(&args)?;

@@ -12,7 +12,8 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         Some(SweepAction::Worker { plan, dir, task, process }) => {
             set_threads(process.threads)?;
             let plan = SweepPlan::from_json_file(&plan)?;
-            let state = sweep::worker::run_task(&plan, &sweep::absolute(&dir.runs_dir)?, task, price(&process.price_per_hour)?, !process.quiet)?;
+            let stop = gan_lab::signals::stop_on_signals();
+            let state = sweep::worker::run_task(&plan, &sweep::absolute(&dir.runs_dir)?, task, price(&process.price_per_hour)?, !process.quiet, Some(stop))?;
             println!("state: {}", state.name());
             return Ok(());
         }
@@ -46,7 +47,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
                 )));
             }
             let frozen = sweep::freeze(&plan, &runs_dir)?;
-            let states = local::run_local(&frozen, &plan, &runs_dir, &local::LocalOptions { workers, threads, exe })?;
+            let states = local::run_local(&frozen, &plan, &runs_dir, &local::LocalOptions { workers, threads, exe, stop: gan_lab::signals::stop_on_signals() })?;
             let failed: Vec<_> = states.iter().filter(|(_, s)| matches!(s, sweep::RunState::Failed { .. } | sweep::RunState::Unfinished { .. })).collect();
             for (r, s) in &failed {
                 eprintln!("{} {}: {} (log: {})", s.name(), r.id, s.detail(plan.steps), r.dir(&runs_dir).join(status::LOG_FILE).display());
