@@ -19,7 +19,7 @@ mod metrics;
 mod quality;
 mod table;
 
-pub use files::{parquet_bytes, read_json, read_parquet, write_atomic, write_json, write_parquet};
+pub use files::{parquet_bytes, read_json, read_parquet, sync_dir, write_atomic, write_json, write_parquet};
 pub use lock::{host_name, LockHolder, RunLock};
 
 pub use metrics::{

@@ -4,11 +4,14 @@
 //! `d_optim.mpk` (burn records, full precision), `generator_ema.mpk` (when `train.g_ema` is set),
 //! `metrics.parquet` (the history up to this step) and `state.json` (step, update counts, data
 //! cursor, noise RNG, fixed noise, the open logging interval, training seconds, the configuration
-//! and its hash). It is written into a temporary
-//! folder, every file synced, and renamed into place, so a checkpoint folder is always complete.
+//! and its hash, and the size and sha256 of every other file). It is written into a temporary
+//! folder, every file synced, renamed into place and the folder synced, so a checkpoint folder is
+//! always complete; a failed write removes its temporary folder. Opening checks it first
+//! (verify.rs) and falls back to the newest older checkpoint that verifies.
 //! Together with the per-step seeding of the backend RNG this makes resumed training on the CPU
 //! bit-identical to uninterrupted training.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder as RecordFormat};
@@ -17,14 +20,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::recorder::Interval;
-use super::{Recorder, Trainer, TrainerRecords, TrainerState};
+use super::verify::{checkpoint_files, seal, verify, FileDigest, Verified};
+use super::{Recorder, Trainer, TrainerState};
 use crate::config::ExperimentConfig;
 use crate::data::DataCursor;
 use crate::error::{Error, Result};
-use crate::run::{metrics_parquet, read_json, read_metrics, write_atomic, write_json, RunDir};
+use crate::run::{metrics_parquet, sync_dir, write_atomic, write_json, RunDir};
 
-/// Version of the checkpoint layout.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+/// Version of the checkpoint layout (2: `state.json` lists the digests of the other files).
+pub const CHECKPOINT_FORMAT: u32 = 2;
 
 /// The moving average of G's weights in a checkpoint folder (only when `train.g_ema` is set).
 pub const GENERATOR_EMA: &str = "generator_ema.mpk";
@@ -48,6 +52,9 @@ pub struct TrainState {
     pub train_seconds: f64,
     pub config_hash: String,
     pub config: ExperimentConfig,
+    /// Size and sha256 of every other file of the checkpoint (empty in format 1).
+    #[serde(default)]
+    pub files: BTreeMap<String, FileDigest>,
 }
 
 fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
@@ -102,19 +109,40 @@ impl<B: TrainBackend> Recorder<B> {
         let tmp = run.path.join("checkpoints").join(format!(".tmp-step-{step:07}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        // A failed write (a full disk) leaves no partial copy behind.
+        let metrics = match self.write_checkpoint(trainer, &tmp) {
+            Ok(metrics) => metrics,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        if let Err(e) = std::fs::rename(&tmp, &final_dir) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(Error::io(&final_dir, e));
+        }
+        sync_dir(&run.path.join("checkpoints"));
+        self.last_checkpoint = Some((step, final_dir.clone()));
+        run.compact_metrics(&metrics)?;
+        run.prune_checkpoints(trainer.config().train.keep_checkpoints)?;
+        Ok(Some(final_dir))
+    }
+
+    /// Writes every file of the checkpoint of `trainer` into `tmp`, synced, `state.json` last;
+    /// returns the encoded history.
+    fn write_checkpoint(&self, trainer: &Trainer<B>, tmp: &Path) -> Result<Vec<u8>> {
+        let step = trainer.step_count();
         let rec = recorder();
         let save = |what: &str, result: std::result::Result<(), burn::record::RecorderError>| {
-            result.map_err(|e| recorder_error(&tmp, &format!("saving the {what} failed"), e))
+            result.map_err(|e| recorder_error(tmp, &format!("saving the {what} failed"), e))
         };
         let records = trainer.records();
         save("generator", RecordFormat::<B>::record(&rec, records.generator, tmp.join("generator")))?;
         save("discriminator", RecordFormat::<B>::record(&rec, records.discriminator, tmp.join("discriminator")))?;
         save("generator optimiser", RecordFormat::<B>::record(&rec, records.g_optim, tmp.join("g_optim")))?;
         save("discriminator optimiser", RecordFormat::<B>::record(&rec, records.d_optim, tmp.join("d_optim")))?;
-        let mut files = vec!["generator.mpk", "discriminator.mpk", "g_optim.mpk", "d_optim.mpk"];
         if let Some(avg) = records.g_ema {
             save("generator average", RecordFormat::<B::InnerBackend>::record(&rec, avg, tmp.join("generator_ema")))?;
-            files.push(GENERATOR_EMA);
         }
         // the history, encoded once: the checkpoint's copy and the run's compacted log
         let metrics = metrics_parquet(&self.history)?;
@@ -124,8 +152,11 @@ impl<B: TrainBackend> Recorder<B> {
             None => None,
         };
         if let Some(bad) = sums.as_ref().filter(|s| s.iter().any(|v| !v.is_finite())) {
-            let _ = std::fs::remove_dir_all(&tmp);
             return Err(Error::Diverged { step, what: format!("non-finite loss sums {bad:?} since the last log; the last good checkpoint is kept") });
+        }
+        let files = checkpoint_files(trainer.config().train.g_ema.is_some());
+        for f in &files {
+            sync_file(&tmp.join(f))?;
         }
         let t = trainer.state();
         let cfg = trainer.config();
@@ -143,56 +174,17 @@ impl<B: TrainBackend> Recorder<B> {
             train_seconds: self.train_seconds,
             config_hash: cfg.hash(),
             config: cfg.clone(),
+            files: seal(tmp, &files)?,
         };
-        for f in files {
-            sync_file(&tmp.join(f))?;
-        }
         write_json(&tmp.join("state.json"), &state)?;
-        std::fs::rename(&tmp, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
-        self.last_checkpoint = Some((step, final_dir.clone()));
-        run.compact_metrics(&metrics)?;
-        run.prune_checkpoints(cfg.train.keep_checkpoints)?;
-        Ok(Some(final_dir))
+        Ok(metrics)
     }
 
-    /// Restores `trainer` and the recorder from a checkpoint folder written by this
-    /// configuration. Refuses a checkpoint of another configuration, naming the changed fields.
-    pub fn load_checkpoint(&mut self, trainer: &mut Trainer<B>, dir: &Path) -> Result<()> {
-        let state: TrainState = read_json(&dir.join("state.json"))?;
-        if state.format != CHECKPOINT_FORMAT {
-            return Err(Error::bad_file(dir.join("state.json"), format!("checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})", state.format)));
-        }
-        // Compare the configurations themselves: the stored hash also changes when a later version
-        // adds a field with a default, which is not a change of configuration.
-        if &state.config != trainer.config() {
-            let a = serde_json::to_value(&state.config).expect("config serialises");
-            let b = serde_json::to_value(trainer.config()).expect("config serialises");
-            return Err(Error::bad_file(
-                dir,
-                format!("this checkpoint belongs to another configuration; changed fields: {}", changed_fields(&a, &b).join(", ")),
-            ));
-        }
-        let rec = recorder();
+    /// Restores `trainer` and the recorder from a checkpoint that [`verify`] accepted.
+    pub(super) fn restore_checkpoint(&mut self, trainer: &mut Trainer<B>, dir: &Path, checked: Verified<B>) -> Result<()> {
+        let Verified { state, records, history } = checked;
         let device = trainer.device().clone();
-        let path = |f: &str| dir.join(f);
-        let records = TrainerRecords {
-            generator: RecordFormat::<B>::load(&rec, path("generator.mpk"), &device)
-                .map_err(|e| recorder_error(&path("generator.mpk"), "not a readable generator checkpoint", e))?,
-            discriminator: RecordFormat::<B>::load(&rec, path("discriminator.mpk"), &device)
-                .map_err(|e| recorder_error(&path("discriminator.mpk"), "not a readable discriminator checkpoint", e))?,
-            g_optim: RecordFormat::<B>::load(&rec, path("g_optim.mpk"), &device)
-                .map_err(|e| recorder_error(&path("g_optim.mpk"), "not a readable optimiser state", e))?,
-            d_optim: RecordFormat::<B>::load(&rec, path("d_optim.mpk"), &device)
-                .map_err(|e| recorder_error(&path("d_optim.mpk"), "not a readable optimiser state", e))?,
-            g_ema: match trainer.config().train.g_ema {
-                Some(_) => Some(
-                    RecordFormat::<B::InnerBackend>::load(&rec, path(GENERATOR_EMA), &device)
-                        .map_err(|e| recorder_error(&path(GENERATOR_EMA), "not a readable generator average", e))?,
-                ),
-                None => None,
-            },
-        };
-        self.history = read_metrics(&path("metrics.parquet"))?;
+        self.history = history;
         let trainer_state = TrainerState {
             step: state.step,
             g_updates: state.g_updates,
@@ -217,10 +209,39 @@ impl<B: TrainBackend> Recorder<B> {
     }
 }
 
-/// Opens a run directory for more training: its config, its latest complete checkpoint (if any).
-pub fn resume_point(run: &RunDir) -> Result<(ExperimentConfig, Option<PathBuf>)> {
-    let cfg = run.config()?;
-    Ok((cfg, run.latest_checkpoint()?.map(|(_, p)| p)))
+/// The newest complete checkpoint of `run` that verifies against `trainer`, checked newest first.
+/// One that does not verify is moved aside to `checkpoints/rejected-step-NNNNNNN` (kept for
+/// inspection; training may write that step again) with a note naming the reason; when none
+/// verifies, the error lists them all and nothing is moved.
+pub(super) fn newest_verified<B: TrainBackend>(run: &RunDir, trainer: &Trainer<B>) -> Result<Option<(PathBuf, Verified<B>)>> {
+    let complete: Vec<_> = run.checkpoints()?.into_iter().filter(|c| c.complete).rev().collect();
+    let mut rejected: Vec<(PathBuf, Error)> = Vec::new();
+    for c in &complete {
+        match verify(trainer, &c.path) {
+            Ok(checked) => {
+                for (dir, why) in &rejected {
+                    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("step");
+                    let aside = dir.with_file_name(format!("rejected-{name}"));
+                    let _ = std::fs::remove_dir_all(&aside);
+                    std::fs::rename(dir, &aside).map_err(|e| Error::io(dir, e))?;
+                    eprintln!("note: checkpoint {name} does not verify ({why}); moved to {}; resuming from step {}", aside.display(), c.step);
+                }
+                sync_dir(&run.path.join("checkpoints"));
+                return Ok(Some((c.path.clone(), checked)));
+            }
+            Err(e) => rejected.push((c.path.clone(), e)),
+        }
+    }
+    match rejected.as_slice() {
+        [] => Ok(None),
+        all => Err(Error::bad_file(
+            run.path.join("checkpoints"),
+            format!(
+                "no checkpoint verifies, so none is resumed; move the folder aside to train this run again from step 0: {}",
+                all.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ")
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

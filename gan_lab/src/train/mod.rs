@@ -12,8 +12,10 @@ mod progress;
 mod quality;
 mod recorder;
 mod trainer;
+mod verify;
 
-pub use checkpoint::{changed_fields, resume_point, TrainState, CHECKPOINT_FORMAT, GENERATOR_EMA};
+pub use checkpoint::{changed_fields, TrainState, CHECKPOINT_FORMAT, GENERATOR_EMA};
+pub use verify::{file_digest, FileDigest};
 pub use ema::{ema_start, ema_update};
 pub use fused::{FusedUpdate, TrainBackend};
 pub use health::{alarms, mean_pairwise_distance, relative_change};
@@ -80,22 +82,20 @@ impl<B: TrainBackend> Session<B> {
         self.recorder.attach(run)
     }
 
-    /// Reopens a run directory to train it further: its config.json, and its latest complete
-    /// checkpoint when there is one (otherwise training starts again from step 0). Temporary files
-    /// left by a killed process are removed.
+    /// Reopens a run directory to train it further: its config.json, and its newest checkpoint
+    /// that verifies (verify.rs; a corrupt newer one is moved aside with a note), otherwise
+    /// training starts again from step 0. Temporary files left by a killed process are removed.
     pub fn open(run: RunDir, device: B::Device, platform: PlatformRecord) -> Result<Self> {
         let lock = run.lock()?;
         run.clean_temporaries()?;
-        let (cfg, checkpoint) = resume_point(&run)?;
+        let cfg = run.config()?;
         if !run.platform_path().exists() {
             write_json(&run.platform_path(), &platform)?;
         }
         let mut trainer = Trainer::new(cfg, device)?;
         let mut recorder = Recorder::new(&trainer, platform, Some(run.clone()), Some(lock));
-        if let Some(dir) = checkpoint {
-            // A corrupted record can make burn's deserialisation panic: that is a bad file too.
-            let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| recorder.load_checkpoint(&mut trainer, &dir)));
-            loaded.map_err(|_| Error::bad_file(&dir, "the checkpoint is corrupt (its records could not be decoded)"))??;
+        if let Some((dir, checked)) = checkpoint::newest_verified(&run, &trainer)? {
+            recorder.restore_checkpoint(&mut trainer, &dir, checked)?;
         }
         // The run's log continues from the checkpoint: rows logged after it are logged again.
         run.compact_metrics(&metrics_parquet(&recorder.history)?)?;
