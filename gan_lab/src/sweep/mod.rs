@@ -23,6 +23,7 @@ pub use plan::{PlannedRun, SweepPlan};
 pub use status::{run_state, RunState};
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -59,11 +60,22 @@ pub fn sweep_dir(plan: &SweepPlan, runs_dir: &Path) -> PathBuf {
 }
 
 /// Writes the plan, as the workers will read it, into its sweep folder (once; a plan file
-/// edited later does not change a sweep in flight). Returns the frozen plan's path.
+/// edited later does not change a sweep in flight). A `base_config` file is frozen too: its bytes
+/// are copied to `.sweeps/bases/<sha256>.json` and the frozen plan names that copy, so editing the
+/// base during a sweep changes nothing, and an edited base makes a new sweep as an edited plan
+/// does. Returns the frozen plan's path.
 pub fn freeze(plan: &SweepPlan, runs_dir: &Path) -> Result<PathBuf> {
     let mut plan = plan.clone();
     if let Some(b) = &plan.base_config {
-        plan.base_config = Some(absolute(b)?); // the frozen copy lives in another folder
+        let bytes = std::fs::read(b).map_err(|e| Error::io(b, e))?;
+        let digest: String = sha2::Sha256::digest(&bytes)[..8].iter().map(|x| format!("{x:02x}")).collect();
+        let bases = absolute(&runs_dir.join(".sweeps").join("bases"))?;
+        std::fs::create_dir_all(&bases).map_err(|e| Error::io(&bases, e))?;
+        let copy = bases.join(format!("{digest}.json"));
+        if !copy.is_file() {
+            crate::run::write_atomic(&copy, &bytes)?;
+        }
+        plan.base_config = Some(copy);
     }
     let plan = &plan;
     let dir = sweep_dir(plan, runs_dir);
@@ -86,4 +98,29 @@ pub fn plan_status(plan: &SweepPlan, runs_dir: &Path) -> Result<Vec<(PlannedRun,
         let s = run_state(runs_dir, &r, plan.steps);
         (r, s)
     }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_plan_keeps_its_base_config_when_the_file_is_edited_during_the_sweep() {
+        let dir = crate::test_scratch_dir("freeze_base");
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("base.json");
+        let mut cfg = crate::config::preset("mlp-gan").unwrap();
+        cfg.train.batch_size = 32;
+        std::fs::write(&base, cfg.to_json()).unwrap();
+        let plan = SweepPlan::from_json_str(&format!(r#"{{"name": "b", "base_config": {:?}, "seeds": [0], "steps": 5}}"#, base)).unwrap();
+        let frozen = freeze(&plan, &dir.join("runs")).unwrap();
+        cfg.train.batch_size = 16;
+        std::fs::write(&base, cfg.to_json()).unwrap();
+        let runs = SweepPlan::from_json_file(&frozen).unwrap().expand().unwrap();
+        assert_eq!(runs[0].config.train.batch_size, 32, "the sweep in flight trains the base as it was");
+        // the edited base is another sweep
+        let again = freeze(&plan, &dir.join("runs")).unwrap();
+        assert_ne!(again, frozen);
+        assert_eq!(SweepPlan::from_json_file(&again).unwrap().expand().unwrap()[0].config.train.batch_size, 16);
+    }
 }
