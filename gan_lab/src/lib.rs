@@ -55,6 +55,11 @@ pub use error::{Error, Result};
 /// polars, re-exported so a notebook can name the DataFrame type of a `RunTable`.
 pub use polars;
 
+/// Lower-case hexadecimal of `bytes` (digests and hashes in file names and JSON).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Scratch folder of the crate's own tests: `<tmp>/gan_lab_tests/<pid>/<name>` (absent on return).
 /// The first call in a process removes the folders of test processes that have ended, so test
 /// runs do not pile up in the temporary folder.

@@ -284,7 +284,7 @@ impl ExperimentConfig {
     pub fn hash(&self) -> String {
         let json = serde_json::to_string(self).expect("config serialises");
         let digest = Sha256::digest(json.as_bytes());
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex(&digest[..8])
     }
 
     /// Hash of the configuration without its seed and step budget: runs that differ only in

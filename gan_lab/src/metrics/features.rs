@@ -116,7 +116,7 @@ fn weights_path(dataset: &str) -> Result<PathBuf> {
 /// this one does not.
 pub fn weights_sha256<B: Backend>(net: &FeatureNet<B>) -> String {
     let bytes: Vec<u8> = crate::model::flat_parameters(net).iter().flat_map(|v| v.to_le_bytes()).collect();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&Sha256::digest(&bytes))
 }
 
 fn data_for(dataset: &str) -> Result<ImageSet> {

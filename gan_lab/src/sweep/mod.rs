@@ -68,7 +68,7 @@ pub fn freeze(plan: &SweepPlan, runs_dir: &Path) -> Result<PathBuf> {
     let mut plan = plan.clone();
     if let Some(b) = &plan.base_config {
         let bytes = std::fs::read(b).map_err(|e| Error::io(b, e))?;
-        let digest: String = sha2::Sha256::digest(&bytes)[..8].iter().map(|x| format!("{x:02x}")).collect();
+        let digest = crate::hex(&sha2::Sha256::digest(&bytes)[..8]);
         let bases = absolute(&runs_dir.join(".sweeps").join("bases"))?;
         std::fs::create_dir_all(&bases).map_err(|e| Error::io(&bases, e))?;
         let copy = bases.join(format!("{digest}.json"));

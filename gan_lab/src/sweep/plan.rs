@@ -115,7 +115,7 @@ impl SweepPlan {
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(serde_json::to_string(self).expect("a plan serialises").as_bytes());
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex(&digest[..8])
     }
 
     fn base_config(&self) -> Result<ExperimentConfig> {

@@ -57,7 +57,8 @@ pub struct TrainState {
     pub files: BTreeMap<String, FileDigest>,
 }
 
-fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
+/// The record format of every checkpoint file (named MessagePack, full precision).
+pub(super) fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::new()
 }
 
@@ -226,7 +227,9 @@ pub(super) fn newest_verified<B: TrainBackend>(run: &RunDir, trainer: &Trainer<B
                     std::fs::rename(dir, &aside).map_err(|e| Error::io(dir, e))?;
                     eprintln!("note: checkpoint {name} does not verify ({why}); moved to {}; resuming from step {}", aside.display(), c.step);
                 }
-                sync_dir(&run.path.join("checkpoints"));
+                if !rejected.is_empty() {
+                    sync_dir(&run.path.join("checkpoints"));
+                }
                 return Ok(Some((c.path.clone(), checked)));
             }
             Err(e) => rejected.push((c.path.clone(), e)),

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
 use burn::optim::record::{AdaptorRecord, AdaptorRecordV1};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder as RecordFormat};
+use burn::record::Recorder as RecordFormat;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ pub fn file_digest(path: &Path) -> Result<FileDigest> {
         hasher.update(&buf[..n]);
         bytes += n as u64;
     }
-    Ok(FileDigest { bytes, sha256: hasher.finalize().iter().map(|b| format!("{b:02x}")).collect() })
+    Ok(FileDigest { bytes, sha256: crate::hex(&hasher.finalize()) })
 }
 
 /// The digests of `names` in `dir`, for `state.json`.
@@ -159,7 +159,7 @@ fn decoded<T>(path: &Path, what: &str, load: impl FnOnce() -> std::result::Resul
 /// Decodes every record, then checks each tensor's shape against the trainer's networks and each
 /// optimiser state against the tensors of its network.
 fn decode_records<B: TrainBackend>(trainer: &Trainer<B>, dir: &Path) -> Result<TrainerRecords<B>> {
-    let rec = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    let rec = super::checkpoint::recorder();
     let device = trainer.device().clone();
     let path = |name: &str| dir.join(name);
     let (g, d, go, dgo, avg) = (path("generator.mpk"), path("discriminator.mpk"), path("g_optim.mpk"), path("d_optim.mpk"), path(GENERATOR_EMA));
