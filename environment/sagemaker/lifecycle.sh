@@ -12,27 +12,26 @@
 #
 #   lifecycle.sh create | start | status
 #
+# It runs as the notebook user, never as root: on-create.sh and on-start.sh switch to that user
+# before they touch anything in the persistent folder (which the user can change at will).
+#
 # Settings (environment, for tests and unusual layouts):
 #   GAN_LAB_SAGEMAKER_DIR   the persistent folder (default /home/ec2-user/SageMaker)
-#   GAN_LAB_SAGEMAKER_USER  the notebook user (default ec2-user)
-#   GAN_LAB_KERNELS_DIR     where Jupyter finds kernel specs (default ~USER/.local/share/jupyter/kernels)
+#   GAN_LAB_KERNELS_DIR     where Jupyter finds kernel specs (default ~/.local/share/jupyter/kernels)
 #   GAN_LAB_SETUP_COMMAND   the long job (default: this checkout's environment/setup.sh)
 set -euo pipefail
 
+if [ "$(id -u)" = 0 ]; then
+    echo "gan_lab: lifecycle.sh runs as the notebook user, not as root (on-create.sh and on-start.sh switch to it)" >&2
+    exit 1
+fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SM_DIR=${GAN_LAB_SAGEMAKER_DIR:-/home/ec2-user/SageMaker}
-SM_USER=${GAN_LAB_SAGEMAKER_USER:-ec2-user}
 STATE=$SM_DIR/.gan_lab
 STATUS=$STATE/setup.status
 LOG=$STATE/setup.log
-USER_HOME=$(getent passwd "$SM_USER" | cut -d: -f6)
-USER_HOME=${USER_HOME:-/home/$SM_USER}
-KERNELS_DIR=${GAN_LAB_KERNELS_DIR:-$USER_HOME/.local/share/jupyter/kernels}
+KERNELS_DIR=${GAN_LAB_KERNELS_DIR:-$HOME/.local/share/jupyter/kernels}
 SETUP=${GAN_LAB_SETUP_COMMAND:-$ROOT/environment/setup.sh}
-
-as_user() {
-    if [ "$(id -un)" = "$SM_USER" ]; then "$@"; else sudo -u "$SM_USER" -H "$@"; fi
-}
 
 write_env() {
     mkdir -p "$STATE"
@@ -46,7 +45,6 @@ export GAN_LAB_KERNELS_DIR="$KERNELS_DIR"
 export PATH="$STATE/cargo/bin:\$PATH"
 ENV
     mv "$STATE/env.sh.tmp" "$STATE/env.sh"
-    chown -R "$SM_USER" "$STATE" 2>/dev/null || true
 }
 
 job_running() {
@@ -64,7 +62,7 @@ start_job() {
         echo "gan_lab setup: already running ($(cat "$STATUS"))"
         return
     fi
-    # The job: setup as the notebook user, then its outcome in the status file.
+    # The job: the setup, then its outcome in the status file.
     cat > "$STATE/setup-job.sh" <<JOB
 #!/usr/bin/env bash
 . "$STATE/env.sh"
@@ -82,13 +80,9 @@ mv "$STATUS.tmp" "$STATUS"
 exit \$rc
 JOB
     chmod +x "$STATE/setup-job.sh"
-    chown "$SM_USER" "$STATE/setup-job.sh" 2>/dev/null || true
-    : >> "$LOG"
-    chown "$SM_USER" "$LOG" 2>/dev/null || true
     echo "starting since=$(date -u +%FT%TZ) log=$LOG" > "$STATUS"
-    chown "$SM_USER" "$STATUS" 2>/dev/null || true
     # setsid + nohup: the job outlives this script (SageMaker waits only for the script itself).
-    as_user setsid nohup "$STATE/setup-job.sh" >> "$LOG" 2>&1 < /dev/null &
+    setsid nohup "$STATE/setup-job.sh" >> "$LOG" 2>&1 < /dev/null &
     echo "gan_lab setup: started in the background; state in $STATUS, output in $LOG"
 }
 
@@ -96,8 +90,7 @@ register_kernel() {
     # shellcheck source=/dev/null
     . "$STATE/env.sh"
     if [ -x "$GAN_LAB_HOME/tools/bin/evcxr_jupyter" ] && command -v rustc >/dev/null; then
-        as_user env PATH="$PATH" RUSTUP_HOME="$RUSTUP_HOME" CARGO_HOME="$CARGO_HOME" GAN_LAB_HOME="$GAN_LAB_HOME" \
-            "$ROOT/environment/kernel-spec.sh" "$KERNELS_DIR" "$GAN_LAB_HOME/tools/bin/evcxr_jupyter" "$CARGO_TARGET_DIR" "${GAN_LAB_ENGINE_FEATURES:-}"
+        "$ROOT/environment/kernel-spec.sh" "$KERNELS_DIR" "$GAN_LAB_HOME/tools/bin/evcxr_jupyter" "$CARGO_TARGET_DIR" "${GAN_LAB_ENGINE_FEATURES:-}"
     else
         echo "gan_lab setup: the kernel is not installed yet; the setup job registers it when it ends"
     fi
