@@ -2,7 +2,9 @@
 //!
 //! Files whose extension is not .png/.jpg/.jpeg are skipped and counted (a README or a .DS_Store
 //! next to the images is normal); a file with an image extension that does not decode is an error
-//! naming it. Images of any size are resized to the configured size, so mixed sizes are fine.
+//! naming it. Images of any size up to [`MAX_SIDE`] are resized to the configured size, so mixed
+//! sizes are fine. Symlinks are followed, but every folder and file is visited once (by device and
+//! inode), so a symlink loop ends and a folder linked twice is not read twice.
 
 use std::path::{Path, PathBuf};
 
@@ -21,22 +23,42 @@ fn is_image(path: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
 }
 
-/// Lists image files recursively in sorted order (so the dataset order is reproducible).
+/// Decoder limits: the longest side accepted, and the most memory one decode may allocate. A
+/// 100,000 × 100,000 PNG is a few kilobytes on disk; it is refused from its header.
+pub const MAX_SIDE: u32 = 16_384;
+pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// Lists image files recursively in sorted order (so the dataset order is reproducible). Folders
+/// are walked in name order and each folder or file reached twice (symlinks, hard links) is
+/// listed once, under the first name met.
 pub fn list_images(dir: &Path) -> Result<FolderListing> {
     let mut listing = FolderListing { images: Vec::new(), skipped: Vec::new() };
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
-        for entry in entries {
-            let path = entry.map_err(|e| Error::io(&d, e))?.path();
+        if !seen.insert(file_id(&d)?) {
+            continue;
+        }
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))? {
+            entries.push(entry.map_err(|e| Error::io(&d, e))?.path());
+        }
+        entries.sort();
+        let mut folders = Vec::new();
+        for path in entries {
             if path.is_dir() {
-                stack.push(path);
+                folders.push(path);
+            } else if !path.exists() {
+                listing.skipped.push(path); // a dangling symlink
+            } else if !seen.insert(file_id(&path)?) {
+                continue;
             } else if is_image(&path) {
                 listing.images.push(path);
             } else {
                 listing.skipped.push(path);
             }
         }
+        stack.extend(folders.into_iter().rev());
     }
     listing.images.sort();
     listing.skipped.sort();
@@ -49,11 +71,37 @@ pub fn list_images(dir: &Path) -> Result<FolderListing> {
     Ok(listing)
 }
 
+/// Device and inode of what `path` names (after symlinks).
+fn file_id(path: &Path) -> Result<(u64, u64)> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        use std::hash::{Hash, Hasher};
+        let _ = meta;
+        let canonical = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        canonical.hash(&mut h);
+        Ok((0, h.finish()))
+    }
+}
+
 /// Decodes one image and converts it to `size`×`size` with `channels` (1 grey, 3 RGB) as HWC
-/// bytes. Transparent pixels are composited onto white, like the shipped emoji sets.
+/// bytes. Transparent pixels are composited onto white, like the shipped emoji sets. The
+/// decoder's limits ([`MAX_SIDE`], [`MAX_DECODE_BYTES`]) are checked from the header first.
 pub fn load_image(path: &Path, size: usize, channels: usize) -> Result<Vec<u8>> {
-    let img = image::open(path).map_err(|e| Error::bad_file(path, format!("not a readable image ({e})")))?;
-    Ok(convert(img, size, channels))
+    let unreadable = |e: image::ImageError| Error::bad_file(path, format!("not a readable image ({e})"));
+    let mut reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?.with_guessed_format().map_err(|e| Error::io(path, e))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    Ok(convert(reader.decode().map_err(unreadable)?, size, channels))
 }
 
 /// Resizes and converts a decoded image to HWC bytes (see [`load_image`]).
@@ -118,6 +166,42 @@ mod tests {
         std::fs::write(dir.join("fake.png"), b"this is not a png").unwrap();
         let err = load_image(&dir.join("fake.png"), 8, 1).unwrap_err().to_string();
         assert!(err.contains("fake.png") && err.contains("not a readable image"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_end_and_folders_or_files_reached_twice_are_listed_once() {
+        use std::os::unix::fs::symlink;
+        let dir = temp_dir("links");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        image::GrayImage::from_pixel(4, 4, image::Luma([9])).save(dir.join("sub/a.png")).unwrap();
+        image::GrayImage::from_pixel(4, 4, image::Luma([9])).save(dir.join("b.png")).unwrap();
+        symlink(&dir, dir.join("sub/loop")).unwrap(); // back to the top: a loop
+        symlink(dir.join("sub"), dir.join("again")).unwrap(); // the same folder under a second name
+        symlink(dir.join("b.png"), dir.join("sub/b-link.png")).unwrap(); // the same file twice
+        symlink(dir.join("gone.png"), dir.join("dangling.png")).unwrap();
+        let listing = list_images(&dir).unwrap();
+        assert_eq!(listing.images, vec![dir.join("again/a.png"), dir.join("b.png")]);
+        assert_eq!(listing.skipped, vec![dir.join("dangling.png")]);
+    }
+
+    /// A 100,000 × 100,000 PNG (its header says so; the file is 70 bytes) is refused from the
+    /// header, before the decoder allocates.
+    #[test]
+    fn an_image_past_the_decoder_limits_is_refused_from_its_header() {
+        let dir = temp_dir("huge");
+        let path = dir.join("huge.png");
+        image::GrayImage::from_pixel(1, 1, image::Luma([0])).save(&path).unwrap();
+        let mut png = std::fs::read(&path).unwrap();
+        // IHDR: length (4) + "IHDR" at 12..16, width 16..20, height 20..24, CRC after 13 data bytes.
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+        std::fs::write(&path, &png).unwrap();
+        let err = load_image(&path, 8, 1).unwrap_err().to_string();
+        assert!(err.contains("huge.png: not a readable image") && err.contains("limit"), "{err}");
     }
 
     #[test]

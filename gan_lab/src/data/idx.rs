@@ -4,7 +4,7 @@
 //! bytes in row-major order. Images are (N, H, W) grey or (N, H, W, C) colour; labels are (N).
 
 use std::io::{BufRead, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -19,19 +19,58 @@ pub struct IdxArray {
 /// is checked before the data is read, and no more data is read than it announces, so a file that
 /// claims an impossible or huge array (or a gzip bomb) is an error, not an allocation.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
-    let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = std::io::BufReader::new(file);
-    let gzip = reader.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
-    let (stream, failure): (Box<dyn Read>, _) = if gzip {
-        (Box::new(flate2::read::GzDecoder::new(reader)), "gzip data is corrupt or truncated")
-    } else {
-        (Box::new(reader), "read failed")
-    };
-    read_stream(stream).map_err(|e| match e {
+    IdxReader::open(path)?.read(None)
+}
+
+/// An IDX file whose header has been read and checked, so that its size is known before any data
+/// is read: [`IdxReader::read`] then reads all of it, or only its first items.
+pub struct IdxReader {
+    path: PathBuf,
+    dims: Vec<usize>,
+    stream: Box<dyn Read>,
+    failure: &'static str,
+}
+
+impl IdxReader {
+    /// Opens `path` and reads its header. A plain (not gzip) file shorter than its header
+    /// announces is refused here, before anyone sizes memory by that header.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        let mut reader = std::io::BufReader::new(file);
+        let gzip = reader.fill_buf().map_err(|e| Error::io(&path, e))?.starts_with(&[0x1f, 0x8b]);
+        let (mut stream, failure): (Box<dyn Read>, _) = if gzip {
+            (Box::new(flate2::read::GzDecoder::new(reader)), "gzip data is corrupt or truncated")
+        } else {
+            (Box::new(reader), "read failed")
+        };
+        let (dims, n) = read_header(&mut stream).map_err(|e| file_error(&path, failure, e))?;
+        let header_len = 4 + 4 * dims.len() as u64;
+        if !gzip && file_len < header_len + n as u64 {
+            let message = too_short(&dims, n, file_len.saturating_sub(header_len) as usize);
+            return Err(Error::bad_file(&path, message));
+        }
+        Ok(IdxReader { path, dims, stream, failure })
+    }
+
+    /// The dimensions the header announces.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// Reads the first `items` entries along the first dimension, or all of them with `None`; the
+    /// rest of the file is never read. When all are read, one more byte is, to catch trailing data.
+    pub fn read(mut self, items: Option<usize>) -> Result<IdxArray> {
+        read_data(&mut self.stream, self.dims, items).map_err(|e| file_error(&self.path, self.failure, e))
+    }
+}
+
+fn file_error(path: &Path, failure: &str, e: StreamError) -> Error {
+    match e {
         StreamError::Io(e) => Error::bad_file(path, format!("{failure} ({e})")),
         StreamError::Format(m) => Error::bad_file(path, m),
-    })
+    }
 }
 
 enum StreamError {
@@ -45,28 +84,42 @@ impl From<std::io::Error> for StreamError {
     }
 }
 
-/// Header, then exactly the bytes it announces (one more is read to catch trailing data).
-fn read_stream(mut r: impl Read) -> std::result::Result<IdxArray, StreamError> {
+/// The header: magic, then the dimensions and the number of data bytes they announce.
+fn read_header(mut r: impl Read) -> std::result::Result<(Vec<usize>, usize), StreamError> {
     let mut head = Vec::with_capacity(4 + 16);
     (&mut r).take(4).read_to_end(&mut head)?;
     check_magic(&head).map_err(StreamError::Format)?;
     let ndim = head[3] as usize;
     (&mut r).take(4 * ndim as u64).read_to_end(&mut head)?;
-    let (dims, n) = header(&head).map_err(StreamError::Format)?;
+    header(&head).map_err(StreamError::Format)
+}
+
+/// The data after the header: the first `items` along dimension 0, or exactly all the header
+/// announces (then one more byte is read to catch trailing data).
+fn read_data(mut r: impl Read, mut dims: Vec<usize>, items: Option<usize>) -> std::result::Result<IdxArray, StreamError> {
+    let item_len = dims[1..].iter().product::<usize>();
+    let take = items.map_or(dims[0], |k| k.min(dims[0]));
+    let all = take == dims[0];
+    let n = take * item_len;
     // Grows with what arrives, never reserved from the header's claim.
     let mut data = Vec::new();
-    (&mut r).take(n as u64 + 1).read_to_end(&mut data)?;
-    let available = data.len();
-    if available != n {
-        let more = if available > n { " or more" } else { "" };
-        return Err(StreamError::Format(format!("dimensions {dims:?} need {n} bytes of data but the file has {available}{more}")));
+    (&mut r).take(n as u64 + all as u64).read_to_end(&mut data)?;
+    if data.len() < n || (all && data.len() > n) {
+        let more = if data.len() > n { " or more" } else { "" };
+        let first = if all { String::new() } else { format!("the first {take} items of ") };
+        return Err(StreamError::Format(format!("{first}{}{more}", too_short(&dims, n, data.len()))));
     }
+    dims[0] = take;
     Ok(IdxArray { dims, data })
 }
 
+fn too_short(dims: &[usize], n: usize, available: usize) -> String {
+    format!("dimensions {dims:?} need {n} bytes of data but the file has {available}")
+}
+
 /// Parses IDX bytes (already decompressed). The error says what is wrong, without the file name.
-pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
-    read_stream(bytes).map_err(|e| match e {
+pub fn parse_idx(mut bytes: &[u8]) -> std::result::Result<IdxArray, String> {
+    read_header(&mut bytes).and_then(|(dims, _)| read_data(bytes, dims, None)).map_err(|e| match e {
         StreamError::Io(e) => format!("read failed ({e})"),
         StreamError::Format(m) => m,
     })
@@ -136,8 +189,10 @@ pub fn write_idx(path: impl AsRef<Path>, dims: &[usize], data: &[u8]) -> Result<
 mod tests {
     use super::*;
 
+    /// A fresh folder per file: `test_scratch_dir` empties the folder it names, and tests run in
+    /// parallel.
     fn temp(name: &str) -> std::path::PathBuf {
-        let dir = crate::test_scratch_dir("idx");
+        let dir = crate::test_scratch_dir(&format!("idx_{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)
     }
@@ -215,6 +270,35 @@ mod tests {
         std::fs::write(&p, gz(&[0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28], 1000)).unwrap();
         let err = read_idx(&p).unwrap_err().to_string();
         assert!(err.contains("need 3367254359280 bytes of data but the file has 1000"), "{err}");
+    }
+
+    /// A limited read takes the first items and never reads past them: the file may end (or be
+    /// corrupt) after them. A plain file shorter than its header says is refused when opened.
+    #[test]
+    fn a_limited_read_stops_after_its_items_and_a_short_plain_file_fails_at_open() {
+        let data: Vec<u8> = (0..40).collect();
+        for name in ["head.gz", "head.idx"] {
+            let p = temp(name);
+            write_idx(&p, &[10, 2, 2], &data).unwrap();
+            let reader = IdxReader::open(&p).unwrap();
+            assert_eq!(reader.dims(), [10, 2, 2]);
+            let a = reader.read(Some(3)).unwrap();
+            assert_eq!((a.dims.clone(), a.data.clone()), (vec![3, 2, 2], data[..12].to_vec()));
+            assert_eq!(IdxReader::open(&p).unwrap().read(Some(99)).unwrap().dims, [10, 2, 2]);
+        }
+        // the header claims 1,000 images of 2×2; only 3 are there
+        let claims = [[0u8, 0, 8, 3, 0, 0, 3, 0xe8, 0, 0, 0, 2, 0, 0, 0, 2].as_slice(), &data[..12]].concat();
+        let p = temp("claims.idx");
+        std::fs::write(&p, &claims).unwrap();
+        let err = IdxReader::open(&p).err().unwrap().to_string();
+        assert!(err.ends_with("claims.idx: dimensions [1000, 2, 2] need 4000 bytes of data but the file has 12"), "{err}");
+        let p = temp("claims.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut e, &claims).unwrap();
+        std::fs::write(&p, e.finish().unwrap()).unwrap();
+        assert_eq!(IdxReader::open(&p).unwrap().read(Some(2)).unwrap().data, data[..8]);
+        let err = IdxReader::open(&p).unwrap().read(Some(5)).unwrap_err().to_string();
+        assert!(err.contains("the first 5 items of dimensions [1000, 2, 2] need 20 bytes of data but the file has 12"), "{err}");
     }
 
     #[test]

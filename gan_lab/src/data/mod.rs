@@ -3,9 +3,11 @@
 
 mod folder;
 mod idx;
+mod memory;
 
 pub use folder::{convert, list_images, load_image, FolderListing};
-pub use idx::{parse_idx, read_idx, write_idx, IdxArray};
+pub use idx::{parse_idx, read_idx, write_idx, IdxArray, IdxReader};
+pub use memory::{allocatable_bytes, check_fits};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -147,9 +149,10 @@ pub fn signed_unit_to_pixel(x: f32) -> u8 {
     ((x.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
 }
 
-/// Loads the dataset the config names, converted to its image size and channels.
+/// Loads the dataset the config names, converted to its image size and channels: only its first
+/// `data.limit` images are read, and a set that cannot fit in memory is refused before it is read.
 pub fn load(cfg: &DataConfig) -> Result<ImageSet> {
-    let mut set = if let Some(shipped) = SHIPPED.iter().find(|d| d.name == cfg.dataset) {
+    let set = if let Some(shipped) = SHIPPED.iter().find(|d| d.name == cfg.dataset) {
         let dir = datasets_dir()?.join(shipped.name);
         load_idx_pair(&cfg.dataset, &dir.join(shipped.images), Some(&dir.join(shipped.labels)), cfg)?
     } else {
@@ -166,13 +169,6 @@ pub fn load(cfg: &DataConfig) -> Result<ImageSet> {
             });
         }
     };
-    if let Some(limit) = cfg.limit {
-        let n = limit.min(set.len());
-        set.pixels.truncate(n * set.image_len());
-        if let Some(l) = set.labels.as_mut() {
-            l.truncate(n);
-        }
-    }
     if set.len() < 2 {
         return Err(Error::Dataset { dataset: cfg.dataset.clone(), message: format!("needs at least 2 images, has {}", set.len()) });
     }
@@ -180,32 +176,38 @@ pub fn load(cfg: &DataConfig) -> Result<ImageSet> {
 }
 
 fn load_idx_pair(name: &str, images: &Path, labels: Option<&Path>, cfg: &DataConfig) -> Result<ImageSet> {
-    let arr = read_idx(images)?;
-    let (n, h, w, c) = match arr.dims[..] {
+    let reader = IdxReader::open(images)?;
+    let (n, h, w, c) = match reader.dims()[..] {
         [n, h, w] => (n, h, w, 1),
         [n, h, w, c] if c == 1 || c == 3 => (n, h, w, c),
         _ => {
             return Err(Error::bad_file(
                 images,
-                format!("expected image dimensions (N, H, W) or (N, H, W, 1|3), got {:?}", arr.dims),
+                format!("expected image dimensions (N, H, W) or (N, H, W, 1|3), got {:?}", reader.dims()),
             ))
         }
     };
+    let take = cfg.limit.unwrap_or(n).min(n);
+    let converted = cfg.image_size * cfg.image_size * cfg.channels;
+    let resized = (h, w, c) != (cfg.image_size, cfg.image_size, cfg.channels);
+    // While converting, the file's pixels and the converted ones are both held.
+    check_fits(name, take, h * w * c + if resized { converted } else { 0 }, allocatable_bytes())?;
+    let arr = reader.read(Some(take))?;
     let labels = match labels {
         Some(p) => {
-            let l = read_idx(p)?;
-            if l.dims != [n] {
-                return Err(Error::bad_file(p, format!("has {:?} labels but the images file has {n} images", l.dims)));
+            let l = IdxReader::open(p)?;
+            if l.dims() != [n] {
+                return Err(Error::bad_file(p, format!("has {:?} labels but the images file has {n} images", l.dims())));
             }
-            Some(l.data)
+            Some(l.read(Some(take))?.data)
         }
         None => None,
     };
-    let pixels = if h == cfg.image_size && w == cfg.image_size && c == cfg.channels {
+    let pixels = if !resized {
         arr.data
     } else {
-        let mut out = Vec::with_capacity(n * cfg.image_size * cfg.image_size * cfg.channels);
-        for i in 0..n {
+        let mut out = Vec::with_capacity(take * converted);
+        for i in 0..take {
             let chunk = arr.data[i * h * w * c..(i + 1) * h * w * c].to_vec();
             let img = if c == 1 {
                 image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w as u32, h as u32, chunk).unwrap())
@@ -222,6 +224,7 @@ fn load_idx_pair(name: &str, images: &Path, labels: Option<&Path>, cfg: &DataCon
 fn load_folder(name: &str, dir: &Path, cfg: &DataConfig) -> Result<ImageSet> {
     let listing = list_images(dir)?;
     let take = cfg.limit.unwrap_or(usize::MAX).min(listing.images.len());
+    check_fits(name, take, cfg.image_size * cfg.image_size * cfg.channels, allocatable_bytes())?;
     let mut pixels = Vec::with_capacity(take * cfg.image_size * cfg.image_size * cfg.channels);
     for p in &listing.images[..take] {
         pixels.extend(load_image(p, cfg.image_size, cfg.channels)?);
