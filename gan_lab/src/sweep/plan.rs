@@ -178,9 +178,13 @@ impl SweepPlan {
                 p.push(format!("axis '{axis}' lists a value twice"));
             }
         }
-        let n = self.axes.values().map(|v| v.len().max(1)).product::<usize>() * self.seeds.len() * self.backends.len();
-        if n > MAX_RUNS {
-            p.push(format!("the plan makes {n} runs, more than {MAX_RUNS}"));
+        // Checked: twenty axes of ten values are 10^20 runs, past usize, and must not wrap to a
+        // small count that passes.
+        let counts = self.axes.values().map(|v| v.len().max(1)).chain([self.seeds.len(), self.backends.len()]);
+        match counts.map(|c| c as u128).try_fold(1u128, u128::checked_mul) {
+            Some(n) if n <= MAX_RUNS as u128 => {}
+            Some(n) => p.push(format!("the plan makes {n} runs, more than {MAX_RUNS}")),
+            None => p.push(format!("the plan makes more than {} runs, more than {MAX_RUNS}", u128::MAX)),
         }
         p
     }
@@ -339,6 +343,19 @@ mod tests {
                 "axis 'lr' has no values",
             ]
         );
+    }
+
+    /// 40 axes of 4 values are 4^40 ≈ 1.2e24 runs: usize wrapped this count to 0, which passed the
+    /// limit, and the expansion then tried to build them. Now it is a clean error before expanding.
+    #[test]
+    fn a_plan_whose_runs_multiply_past_any_limit_is_refused_before_expanding() {
+        let axes: Vec<String> = (0..40).map(|i| format!("\"train.x{i}\": [1, 2, 3, 4]")).collect();
+        let p = plan(&format!(r#"{{"name": "huge", "base": "mlp-gan", "axes": {{{}}}, "seeds": [1, 2], "steps": 10}}"#, axes.join(", ")));
+        let err = p.expand().unwrap_err().to_string();
+        assert!(err.contains("the plan makes 2417851639229258349412352 runs, more than"), "{err}");
+        let axes: Vec<String> = (0..70).map(|i| format!("\"train.x{i}\": [1, 2, 3, 4]")).collect();
+        let p = plan(&format!(r#"{{"name": "huger", "base": "mlp-gan", "axes": {{{}}}, "seeds": [1], "steps": 10}}"#, axes.join(", ")));
+        assert!(p.validate().unwrap_err().to_string().contains("the plan makes more than 340282366920938463463374607431768211455 runs"));
     }
 
     #[test]
