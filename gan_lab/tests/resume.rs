@@ -57,6 +57,8 @@ fn straight_versus_resumed_here(cfg: ExperimentConfig, first: u64, second: u64) 
     resumed.train_steps(second).unwrap();
 
     assert_eq!(numbers(straight.history()), numbers(resumed.history()), "{preset_name}: metric rows");
+    let p = |rows: &[MetricsRow]| rows.iter().map(|r| r.augment_p).collect::<Vec<f64>>();
+    assert_eq!(p(straight.history()), p(resumed.history()), "{preset_name}: augmentation p");
     let on_disk = resumed.run_dir().expect("recording").metrics().unwrap();
     assert_eq!(numbers(&on_disk), numbers(resumed.history()), "{preset_name}: the run's log holds every row once");
     assert!(!straight.history().is_empty());
@@ -98,6 +100,19 @@ fn resuming_with_a_generator_average_is_bit_identical_to_training_straight_throu
     cfg.name = "dcgan28-ema".into();
     cfg.train.g_ema = Some(gan_lab::config::GeneratorEma { decay: 0.9, start_step: 3 });
     straight_versus_resumed(cfg, 6, 5);
+}
+
+#[test]
+fn resuming_with_adaptive_augmentation_is_bit_identical_to_training_straight_through() {
+    // p moves every 2 steps by 8·2/80 = 0.2, so it changes before and after the checkpoint at step
+    // 5, which falls inside an ADA interval (its running sign sum is checkpointed)
+    let mut cfg = small("dcgan28");
+    cfg.name = "dcgan28-ada".into();
+    cfg.discriminator.augment = Some(gan_lab::config::AugmentConfig {
+        policy: vec![gan_lab::config::AugmentOp::Color, gan_lab::config::AugmentOp::Translation, gan_lab::config::AugmentOp::Cutout],
+        p: gan_lab::config::AugmentProbability::Adaptive { target: 0.6, images_to_full: 80, interval: 2 },
+    });
+    straight_versus_resumed(cfg, 5, 6);
 }
 
 #[test]

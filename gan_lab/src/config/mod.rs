@@ -9,7 +9,10 @@ mod presets;
 mod settings;
 mod validate;
 
-pub use network::{Activation, Architecture, ConvLayer, DropoutConfig, GradientPenalty, NetworkConfig, OutputActivation, PenaltyKind};
+pub use network::{
+    Activation, Architecture, AugmentConfig, AugmentOp, AugmentProbability, ConvLayer, DropoutConfig, GradientPenalty, NetworkConfig, OutputActivation,
+    PenaltyKind,
+};
 
 pub(crate) use validate::conv_out;
 

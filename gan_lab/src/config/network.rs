@@ -44,6 +44,73 @@ pub struct NetworkConfig {
     /// (WGAN-GP or R1; see `loss/penalty.rs`). Omitted from the JSON when null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gradient_penalty: Option<GradientPenalty>,
+    /// Discriminator only: augment every image D judges, real and generated (DiffAugment / ADA;
+    /// see `train/augment.rs`). Omitted from the JSON when null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<AugmentConfig>,
+}
+
+/// Differentiable augmentation of what the discriminator sees, e.g.
+/// `{"policy": ["color", "translation", "cutout"], "p": {"adaptive": {"target": 0.6}}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Transforms, in the order applied; all three (DiffAugment's policy) when omitted.
+    #[serde(default = "default_policy")]
+    pub policy: Vec<AugmentOp>,
+    /// How likely each transform is applied to each image; `{"fixed": 1.0}` when omitted.
+    #[serde(default = "default_probability")]
+    pub p: AugmentProbability,
+}
+
+fn default_policy() -> Vec<AugmentOp> {
+    vec![AugmentOp::Color, AugmentOp::Translation, AugmentOp::Cutout]
+}
+
+fn default_probability() -> AugmentProbability {
+    AugmentProbability::Fixed(1.0)
+}
+
+/// One DiffAugment transform (defined in `train/augment.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AugmentOp {
+    /// Brightness, saturation and contrast (three transforms for p).
+    Color,
+    /// A shift by up to ⅛ of the image size, zero-filled.
+    Translation,
+    /// A square of half the image size set to 0.
+    Cutout,
+}
+
+/// The probability p of each transform.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AugmentProbability {
+    /// Always this p (1 is DiffAugment).
+    Fixed(f64),
+    /// ADA's rule: p starts at 0; every `interval` steps, r = E[sign D(x_real)] over those steps,
+    /// and p moves by ± batch · interval / `images_to_full` toward r = `target`, within [0, 1].
+    Adaptive {
+        #[serde(default = "default_target")]
+        target: f64,
+        #[serde(default = "default_images_to_full")]
+        images_to_full: u64,
+        #[serde(default = "default_interval")]
+        interval: u64,
+    },
+}
+
+fn default_target() -> f64 {
+    0.6
+}
+
+fn default_images_to_full() -> u64 {
+    100_000
+}
+
+fn default_interval() -> u64 {
+    4
 }
 
 /// A gradient penalty on the discriminator: `weight` × a mean over the batch of a function of

@@ -51,6 +51,16 @@ pub fn presets() -> Vec<Preset> {
             config: dcgan_emoji32(),
         },
         Preset {
+            name: "diffaug-emoji32",
+            summary: "Zhao et al. 2020 (DiffAugment): dcgan-emoji32 with colour, translation and cutout on every image D judges (p = 1)",
+            config: with_augment(dcgan_emoji32(), "diffaug-emoji32", AugmentProbability::Fixed(1.0)),
+        },
+        Preset {
+            name: "ada-emoji32",
+            summary: "Karras et al. 2020 (ADA): dcgan-emoji32 with the same transforms, p adapted toward E[sign D(x)] = 0.6",
+            config: with_augment(dcgan_emoji32(), "ada-emoji32", AugmentProbability::Adaptive { target: 0.6, images_to_full: 100_000, interval: 4 }),
+        },
+        Preset {
             name: "lsgan-dcgan28",
             summary: "Mao et al. 2017 (LSGAN): the least-squares loss on dcgan28, everything else unchanged",
             config: with_loss(dcgan28(), "lsgan-dcgan28", LossKind::LeastSquares),
@@ -166,6 +176,7 @@ fn net(architecture: Architecture, activation: Activation, batch_norm: bool) -> 
         weight_clip: None,
         spectral_norm: false,
         gradient_penalty: None,
+        augment: None,
     }
 }
 
@@ -328,6 +339,13 @@ fn pytorch_dcgan64() -> ExperimentConfig {
 /// 256 → 1; batch 64.
 fn dcgan_emoji32() -> ExperimentConfig {
     dcgan_pair("dcgan-emoji32", data("noto-emoji-32", 32, 3), [256, 4, 4], &[128, 64], &[64, 128, 256], 64, 3000)
+}
+
+/// `base` renamed, with DiffAugment's three transforms on D's images at probability `p`.
+fn with_augment(base: ExperimentConfig, name: &str, p: AugmentProbability) -> ExperimentConfig {
+    let mut c = ExperimentConfig { name: name.into(), ..base };
+    c.discriminator.augment = Some(AugmentConfig { policy: vec![AugmentOp::Color, AugmentOp::Translation, AugmentOp::Cutout], p });
+    c
 }
 
 #[cfg(test)]

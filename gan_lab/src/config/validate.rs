@@ -25,6 +25,23 @@ impl Rules {
     }
 }
 
+fn augment_rules(r: &mut Rules, a: &AugmentConfig) {
+    r.check(!a.policy.is_empty(), || "discriminator.augment.policy must list at least one of color, translation, cutout, got []".into());
+    for (i, op) in a.policy.iter().enumerate() {
+        r.check(!a.policy[..i].contains(op), || format!("discriminator.augment.policy lists {op:?} twice"));
+    }
+    match a.p {
+        AugmentProbability::Fixed(p) => {
+            r.check(p > 0.0 && p <= 1.0, || format!("discriminator.augment.p.fixed must be in (0, 1], got {p}"))
+        }
+        AugmentProbability::Adaptive { target, images_to_full, interval } => {
+            r.check(target > 0.0 && target < 1.0, || format!("discriminator.augment.p.adaptive.target must be in (0, 1), got {target}"));
+            r.at_least("discriminator.augment.p.adaptive.images_to_full", images_to_full, 1);
+            r.at_least("discriminator.augment.p.adaptive.interval", interval, 1);
+        }
+    }
+}
+
 /// Spatial size after a convolution, or None when the kernel does not fit.
 pub(crate) fn conv_out(size: usize, layer: &ConvLayer) -> Option<usize> {
     let padded = size + 2 * layer.padding;
@@ -124,6 +141,11 @@ impl ExperimentConfig {
                     "discriminator.gradient_penalty needs discriminator.batch_norm false (BatchNorm mixes the images of a batch, so one image's gradient would depend on the others), got true".into()
                 });
             }
+            (None, _) => {}
+        }
+        match (&net.augment, is_generator) {
+            (Some(_), true) => r.0.push("generator.augment must be null (it augments what a discriminator sees), got a setting".into()),
+            (Some(a), false) => augment_rules(r, a),
             (None, _) => {}
         }
         match &net.architecture {
@@ -380,6 +402,21 @@ mod tests {
             |c| c.d_optimizer = OptimizerConfig::Rmsprop { lr: 5e-5, alpha: 1.0, eps: 1e-8 },
             "d_optimizer.rmsprop.alpha must be in [0, 1), got 1",
         );
+    }
+
+    #[test]
+    fn augmentation_rules_are_checked_and_the_defaults_are_diffaugment() {
+        let aug = |p| Some(AugmentConfig { policy: vec![AugmentOp::Color, AugmentOp::Color], p });
+        one_rule(|c| c.generator.augment = Some(AugmentConfig { policy: vec![AugmentOp::Cutout], p: AugmentProbability::Fixed(1.0) }), "generator.augment must be null (it augments what a discriminator sees), got a setting");
+        let rules = broken(|c| c.discriminator.augment = aug(AugmentProbability::Fixed(0.0)));
+        assert_eq!(rules, ["discriminator.augment.policy lists Color twice", "discriminator.augment.p.fixed must be in (0, 1], got 0"]);
+        let rules = broken(|c| c.discriminator.augment = Some(AugmentConfig { policy: vec![], p: AugmentProbability::Adaptive { target: 1.0, images_to_full: 0, interval: 0 } }));
+        assert_eq!(rules.len(), 4, "{rules:?}");
+        let set = preset("dcgan28").unwrap().with_settings(&["discriminator.augment={}"]).unwrap();
+        let a = set.discriminator.augment.unwrap();
+        assert_eq!((a.policy, a.p), (vec![AugmentOp::Color, AugmentOp::Translation, AugmentOp::Cutout], AugmentProbability::Fixed(1.0)));
+        let set = preset("dcgan28").unwrap().with_settings(&["discriminator.augment={\"p\": {\"adaptive\": {}}}"]).unwrap();
+        assert_eq!(set.discriminator.augment.unwrap().p, AugmentProbability::Adaptive { target: 0.6, images_to_full: 100_000, interval: 4 });
     }
 
     #[test]

@@ -149,7 +149,7 @@ mod tests {
     fn row(step: u64, g: f64) -> MetricsRow {
         MetricsRow {
             step, epoch: 0.0, d_loss: 1.0, g_loss: g, d_real: 0.6, d_fake: 0.4, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0, images_per_s: 64.0,
-            train_s: 1.0, wall_unix: 0.0, g_update: 0.0, diversity: 1.0, alarms: String::new(),
+            train_s: 1.0, wall_unix: 0.0, g_update: 0.0, diversity: 1.0, augment_p: 0.0, alarms: String::new(),
         }
     }
 

@@ -39,19 +39,24 @@ pub struct MetricsRow {
     pub g_update: f64,
     /// Mean pairwise distance of the fixed samples ÷ that of real images (≈ 1 is healthy).
     pub diversity: f64,
+    /// The probability of each augmentation of D's images at the end of the interval
+    /// (`discriminator.augment`); 0 when D's images are not augmented.
+    pub augment_p: f64,
     /// Training-health alarms raised at this row, comma-separated (empty when healthy).
     pub alarms: String,
 }
 
-const F64_COLUMNS: [&str; 13] = [
+/// The f64 columns in order. `augment_p` came last and later: tables and journals written
+/// before it (when nothing was augmented) lack it and read as 0.
+const F64_COLUMNS: [&str; 14] = [
     "epoch", "d_loss", "g_loss", "d_real", "d_fake", "lr_g", "lr_d", "steps_per_s", "images_per_s", "train_s", "wall_unix", "g_update",
-    "diversity",
+    "diversity", "augment_p",
 ];
 
-fn f64_fields(r: &MetricsRow) -> [f64; 13] {
+fn f64_fields(r: &MetricsRow) -> [f64; 14] {
     [
         r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.lr_g, r.lr_d, r.steps_per_s, r.images_per_s, r.train_s, r.wall_unix, r.g_update,
-        r.diversity,
+        r.diversity, r.augment_p,
     ]
 }
 
@@ -75,12 +80,12 @@ pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
     write_atomic(path, &metrics_parquet(rows)?)
 }
 
-fn row_from_fields(step: u64, f: [f64; 13], alarms: String) -> MetricsRow {
-    let [epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity] = f;
-    MetricsRow { step, epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity, alarms }
+fn row_from_fields(step: u64, f: [f64; 14], alarms: String) -> MetricsRow {
+    let [epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity, augment_p] = f;
+    MetricsRow { step, epoch, d_loss, g_loss, d_real, d_fake, lr_g, lr_d, steps_per_s, images_per_s, train_s, wall_unix, g_update, diversity, augment_p, alarms }
 }
 
-/// `row` as one tab-separated line (no newline): step, the 13 numbers of [`F64_COLUMNS`] in
+/// `row` as one tab-separated line (no newline): step, the 14 numbers of [`F64_COLUMNS`] in
 /// Rust's shortest round-trip form (so NaN and ±inf survive, which JSON numbers cannot carry),
 /// the alarms. The journal's format, and how engine events carry rows.
 pub fn metrics_line(row: &MetricsRow) -> String {
@@ -94,18 +99,17 @@ pub fn metrics_line(row: &MetricsRow) -> String {
     line
 }
 
-/// The row of a [`metrics_line`]; `None` when the line is not one.
+/// The row of a [`metrics_line`] (or of an older one, without `augment_p`); `None` when the
+/// line is not one.
 pub fn parse_metrics_line(line: &str) -> Option<MetricsRow> {
     let parts: Vec<&str> = line.split('\t').collect();
-    if parts.len() != 2 + F64_COLUMNS.len() {
-        return None;
-    }
+    let numbers = parts.len().checked_sub(2).filter(|&k| k == F64_COLUMNS.len() || k == F64_COLUMNS.len() - 1)?;
     let step = parts[0].parse().ok()?;
-    let mut f = [0.0; 13];
-    for (slot, text) in f.iter_mut().zip(&parts[1..14]) {
+    let mut f = [0.0; 14];
+    for (slot, text) in f.iter_mut().zip(&parts[1..1 + numbers]) {
         *slot = text.parse().ok()?;
     }
-    Some(row_from_fields(step, f, parts[14].to_string()))
+    Some(row_from_fields(step, f, parts[1 + numbers].to_string()))
 }
 
 /// Appends `row` to the journal at `path` as its [`metrics_line`].
@@ -137,12 +141,19 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
     let steps = df.column("step").and_then(|c| c.u64().cloned()).map_err(bad)?;
     let mut cols = Vec::new();
     for name in F64_COLUMNS {
-        cols.push(df.column(name).and_then(|c| c.f64().cloned()).map_err(bad)?);
+        if name == "augment_p" && df.column(name).is_err() {
+            cols.push(None); // a table from before the column
+            continue;
+        }
+        cols.push(Some(df.column(name).and_then(|c| c.f64().cloned()).map_err(bad)?));
     }
     let alarms = df.column("alarms").and_then(|c| c.str().cloned()).map_err(bad)?;
     Ok((0..df.height())
         .map(|i| {
-            let f = std::array::from_fn(|c| cols[c].get(i).unwrap_or(f64::NAN));
+            let f = std::array::from_fn(|c| match &cols[c] {
+                Some(col) => col.get(i).unwrap_or(f64::NAN),
+                None => 0.0,
+            });
             row_from_fields(steps.get(i).unwrap_or(0), f, alarms.get(i).unwrap_or("").to_string())
         })
         .collect())
@@ -210,6 +221,7 @@ pub(crate) mod tests {
             wall_unix: 1.8e9,
             g_update: 1e-3,
             diversity: 0.9,
+            augment_p: 0.25,
             alarms: if step == 100 { "d_winning,low_diversity".into() } else { String::new() },
         }
     }
@@ -240,6 +252,9 @@ pub(crate) mod tests {
         assert_eq!(back[1..], rows[1..]);
         std::fs::OpenOptions::new().append(true).open(&path).and_then(|mut f| std::io::Write::write_all(&mut f, b"200\t0.5")).unwrap();
         assert_eq!(read_metrics_journal(&path).unwrap().len(), 3, "the torn line is not a row");
+        // a line written before the augment_p column reads with p = 0
+        let old = metrics_line(&rows[2]).replacen("\t0.25\t", "\t", 1);
+        assert_eq!(parse_metrics_line(&old).unwrap(), MetricsRow { augment_p: 0.0, ..rows[2].clone() });
         std::fs::write(&path, "50\tx\n").unwrap();
         let err = read_metrics_journal(&path).unwrap_err().to_string();
         assert!(err.contains("metrics-journal.tsv") && err.contains("line 1"), "{err}");

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::recorder::Interval;
 use super::verify::{checkpoint_files, seal, verify, FileDigest, Verified};
-use super::{Recorder, Trainer, TrainerState};
+use super::{AugmentState, Recorder, Trainer, TrainerState};
 use crate::config::ExperimentConfig;
 use crate::data::DataCursor;
 use crate::error::{Error, Result};
@@ -52,6 +52,10 @@ pub struct TrainState {
     pub train_seconds: f64,
     pub config_hash: String,
     pub config: ExperimentConfig,
+    /// The augmentation state (p, ADA's running sum, its count) with f64 values as bit patterns
+    /// (exact); only when `discriminator.augment` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment_bits: Option<[u64; 3]>,
     /// Size and sha256 of every other file of the checkpoint (empty in format 1).
     #[serde(default)]
     pub files: BTreeMap<String, FileDigest>,
@@ -173,6 +177,7 @@ impl<B: TrainBackend> Recorder<B> {
             interval_seconds: self.interval.seconds,
             interval_sums_bits: sums.map(|s| s.iter().map(|v| v.to_bits()).collect()),
             train_seconds: self.train_seconds,
+            augment_bits: cfg.discriminator.augment.as_ref().map(|_| [t.augment.p.to_bits(), t.augment.sign_sum.to_bits(), t.augment.sign_count]),
             config_hash: cfg.hash(),
             config: cfg.clone(),
             files: seal(tmp, &files)?,
@@ -193,6 +198,10 @@ impl<B: TrainBackend> Recorder<B> {
             cursor: state.cursor,
             noise_rng: state.noise_rng,
             fixed_noise: state.fixed_noise_bits.iter().map(|&b| f32::from_bits(b)).collect(),
+            augment: match state.augment_bits {
+                Some([p, sum, count]) => AugmentState { p: f64::from_bits(p), sign_sum: f64::from_bits(sum), sign_count: count },
+                None => AugmentState::start(trainer.config()),
+            },
         };
         trainer.restore(trainer_state, records);
         self.interval = Interval { steps: state.interval_steps, seconds: state.interval_seconds };

@@ -59,7 +59,7 @@ mod tests {
     fn row(d_fake: f64, g_update: f64, diversity: f64) -> MetricsRow {
         MetricsRow {
             step: 1, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.9, d_fake, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0,
-            images_per_s: 1.0, train_s: 1.0, wall_unix: 0.0, g_update, diversity, alarms: String::new(),
+            images_per_s: 1.0, train_s: 1.0, wall_unix: 0.0, g_update, diversity, augment_p: 0.0, alarms: String::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! bounded chunks (`train_steps`, `train_for`) so that a notebook or another process can train
 //! chunk by chunk. After every chunk its state is on disk in the run directory.
 
+mod augment;
 mod checkpoint;
 mod ema;
 mod fused;
@@ -14,6 +15,7 @@ mod recorder;
 mod trainer;
 mod verify;
 
+pub use augment::{augment, AugmentState};
 pub use checkpoint::{changed_fields, TrainState, CHECKPOINT_FORMAT, GENERATOR_EMA};
 pub use verify::{file_digest, FileDigest};
 pub use ema::{ema_start, ema_update};

@@ -136,6 +136,7 @@ impl<B: TrainBackend> Recorder<B> {
             wall_unix: unix_now(),
             g_update,
             diversity,
+            augment_p: trainer.augment_p().unwrap_or(0.0),
             alarms: String::new(),
         };
         row.alarms = alarms(&cfg.health, &self.history, &row).join(",");

@@ -7,7 +7,9 @@
 //! [`AdversarialLoss`] (`config.loss`), plus a gradient penalty when `discriminator.gradient_penalty`
 //! sets one (its D runs on `Autodiff<B>` for that term; loss/penalty.rs); a critic with
 //! `discriminator.weight_clip` is clamped after each of its updates (WGAN). With `train.g_ema`, a moving average of G's weights follows each G
-//! update (ema.rs) and makes the samples.
+//! update (ema.rs) and makes the samples. With `discriminator.augment`, every image D judges in
+//! the losses, real or generated, is augmented first (augment.rs; the gradient penalty's points
+//! are not), and an adaptive p follows ADA's rule after each step.
 
 use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
@@ -16,14 +18,15 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::Backend;
 
 use super::TrainBackend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
+use super::augment::{augment, AugmentState};
 use super::ema::{ema_start, ema_update};
 use super::{LabOptim, NetOptimizer};
-use crate::config::{ExperimentConfig, LatentDistribution, OptimizerConfig};
+use crate::config::{AugmentProbability, ExperimentConfig, LatentDistribution, OptimizerConfig};
 use crate::data::{self, Batcher, DataCursor, ImageSet, Split};
 use crate::error::{Error, Result};
 use crate::loss::AdversarialLoss;
@@ -94,6 +97,7 @@ pub struct TrainerState {
     pub cursor: DataCursor,
     pub noise_rng: ChaCha8Rng,
     pub fixed_noise: Vec<f32>,
+    pub augment: AugmentState,
 }
 
 /// The records of both networks and both optimisers, as burn saves and loads them.
@@ -124,6 +128,7 @@ pub struct Trainer<B: TrainBackend> {
     batcher: Batcher,
     noise_rng: ChaCha8Rng,
     fixed_noise: Vec<f32>,
+    augment: AugmentState,
     step: u64,
     g_updates: u64,
     d_updates: u64,
@@ -154,6 +159,7 @@ impl<B: TrainBackend> Trainer<B> {
         let batcher = Batcher::new(split.train.clone(), seed_mix(cfg.seed, 2), DataCursor { epoch: 0, position: 0 });
         let g_ema = cfg.train.g_ema.map(|_| ema_start(&g));
         Ok(Trainer {
+            augment: AugmentState::start(&cfg),
             g_ema,
             noise_rng: ChaCha8Rng::seed_from_u64(seed_mix(cfg.seed, 3)),
             g_opt: NetOptimizer::from(g_rule.clone()),
@@ -192,14 +198,28 @@ impl<B: TrainBackend> Trainer<B> {
         let penalty = self.cfg.discriminator.gradient_penalty;
         let g = self.g.take().expect("generator present");
         let mut d = self.d.take().expect("discriminator present");
+        // What D sees: the images themselves, or augmented ones (drawn from a per-step stream, so
+        // a resumed run augments as an uninterrupted one does).
+        let policy = self.cfg.discriminator.augment.as_ref().map(|a| a.policy.clone());
+        let p = self.augment.p;
+        let adaptive = matches!(self.cfg.discriminator.augment.as_ref().map(|a| a.p), Some(AugmentProbability::Adaptive { .. }));
+        let mut aug_rng = ChaCha8Rng::seed_from_u64(seed_mix(seed_mix(self.cfg.seed, 5), self.step));
+        let mut seen = |x: Tensor<B, 4>| match &policy {
+            Some(policy) if p > 0.0 => augment(x, policy, p, &mut aug_rng),
+            _ => x,
+        };
 
         // Discriminator (critic) updates on fresh real and fake batches.
         let mut last = None;
+        let mut real_sign = None;
         for _ in 0..self.cfg.train.d_steps {
             let real = self.real_batch();
             let fake = g.forward(self.latent(self.cfg.train.batch_size));
-            let real_out = d.forward(real.clone());
-            let fake_out = d.forward(fake.clone().detach());
+            let real_out = d.forward(seen(real.clone()));
+            let fake_out = d.forward(seen(fake.clone().detach()));
+            if adaptive {
+                real_sign = Some(real_out.clone().inner().sign().mean());
+            }
             let mut d_loss = loss.discriminator(real_out.clone(), fake_out.clone());
             if let Some(gp) = penalty {
                 let points = gp.points(real, fake.clone().detach(), &mut self.noise_rng);
@@ -219,7 +239,7 @@ impl<B: TrainBackend> Trainer<B> {
 
         // Generator update through the updated D. It needs gradients through D, not of D's
         // weights: a copy of D whose parameters are untracked skips every weight gradient of D.
-        let g_loss = loss.generator(d.clone().no_grad().forward(fake));
+        let g_loss = loss.generator(d.clone().no_grad().forward(seen(fake)));
         let g_loss_value = g_loss.clone().inner();
         let grads = GradientsParams::from_grads(g_loss.backward(), &g);
         let g = self.g_opt.step(learning_rate(&self.cfg.g_optimizer, self.g_updates), g, grads);
@@ -232,6 +252,9 @@ impl<B: TrainBackend> Trainer<B> {
         }
         self.g = Some(g);
         self.d = Some(d);
+        if let Some(sign) = real_sign {
+            self.augment.observe(&self.cfg, sign.into_scalar().elem::<f64>());
+        }
         self.step += 1;
         StepStats(Tensor::cat(vec![d_loss, g_loss_value, d_real, d_fake], 0))
     }
@@ -289,6 +312,7 @@ impl<B: TrainBackend> Trainer<B> {
             cursor: self.batcher.cursor,
             noise_rng: self.noise_rng.clone(),
             fixed_noise: self.fixed_noise.clone(),
+            augment: self.augment,
         }
     }
 
@@ -321,6 +345,7 @@ impl<B: TrainBackend> Trainer<B> {
         self.batcher = Batcher::new(self.split.train.clone(), seed_mix(self.cfg.seed, 2), state.cursor);
         self.noise_rng = state.noise_rng;
         self.fixed_noise = state.fixed_noise;
+        self.augment = state.augment;
     }
 
     /// The configuration being trained (validated).
@@ -334,6 +359,10 @@ impl<B: TrainBackend> Trainer<B> {
     /// Generator updates done so far.
     pub fn step_count(&self) -> u64 {
         self.step
+    }
+    /// The augmentation probability of the next step, when D's images are augmented.
+    pub fn augment_p(&self) -> Option<f64> {
+        self.cfg.discriminator.augment.as_ref().map(|_| self.augment.p)
     }
     /// Epochs of training data seen (fractional).
     pub fn epochs(&self) -> f64 {

@@ -140,6 +140,12 @@ fn check_numbers<B: TrainBackend>(trainer: &Trainer<B>, s: &TrainState) -> std::
             return Err(format!("{name} is {v}, not a number of seconds"));
         }
     }
+    if let Some([p, sum, _]) = s.augment_bits {
+        let (p, sum) = (f64::from_bits(p), f64::from_bits(sum));
+        if !((0.0..=1.0).contains(&p) && sum.is_finite()) {
+            return Err(format!("augmentation p = {p} (must be in [0, 1]) and sign sum = {sum} (must be finite)"));
+        }
+    }
     let log_every = trainer.config().train.log_every;
     if s.interval_steps >= log_every {
         return Err(format!("the open logging interval holds {} steps, more than log_every = {log_every} allows", s.interval_steps));
