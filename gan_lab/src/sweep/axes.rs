@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use crate::config::set_path;
 
 /// Axis names that change more than one field, with what they do.
-pub const SHORTCUTS: [(&str, &str); 8] = [
+pub const SHORTCUTS: [(&str, &str); 9] = [
     ("activation", "hidden activation of both networks: \"relu\", \"leaky_relu\" (α 0.2) or a full activation object"),
     ("batch_norm", "BatchNorm in both networks: true or false"),
     ("optimizer", "optimiser of both networks: \"adam\" (2e-4, β1 0.5), \"sgd\" (0.05, momentum 0.5) or a full optimiser object"),
     ("lr", "learning rate of both optimisers (applied after \"optimizer\")"),
     ("dropout", "dropout after the discriminator's hidden layers"),
     ("loss", "adversarial loss: \"non_saturating_bce\", \"minimax_bce\", \"least_squares\", \"hinge\" or \"wasserstein\" (which also clips D's weights to ±0.01 unless the base sets a clip)"),
+    ("augment", "augmentation of D's images: \"none\", \"diffaugment\" (colour, translation, cutout at p = 1), \"ada\" (the same, p adapted toward 0.6) or a full discriminator.augment object"),
     ("batch_size", "train.batch_size"),
     ("dataset", "data.dataset"),
 ];
@@ -119,6 +120,16 @@ pub(super) fn apply_axis(cfg: &mut Value, axis: &str, value: &Value) -> std::res
                 }
             }
             Ok(())
+        }
+        "augment" => {
+            let v = match value.as_str() {
+                Some("none") => Value::Null,
+                Some("diffaugment") => serde_json::json!({}),
+                Some("ada") => serde_json::json!({"p": {"adaptive": {}}}),
+                Some(other) => return Err(format!("augment \"{other}\" is not a shortcut (\"none\", \"diffaugment\", \"ada\"); give a full object, e.g. {{\"policy\": [\"translation\"], \"p\": {{\"fixed\": 0.5}}}}")),
+                None => value.clone(),
+            };
+            set_path(cfg, "discriminator.augment", v)
         }
         "batch_size" => set_path(cfg, "train.batch_size", value.clone()),
         "dataset" => set_path(cfg, "data.dataset", value.clone()),

@@ -301,6 +301,17 @@ mod tests {
     }
 
     #[test]
+    fn the_augment_axis_switches_between_none_diffaugment_and_ada() {
+        use crate::config::AugmentProbability;
+        let runs = plan(r#"{"name": "aug", "base": "dcgan-emoji32", "axes": {"augment": ["none", "diffaugment", "ada"]}, "seeds": [0], "steps": 5}"#).expand().unwrap();
+        let p: Vec<Option<AugmentProbability>> = runs.iter().map(|r| r.config.discriminator.augment.as_ref().map(|a| a.p)).collect();
+        assert_eq!(p, [None, Some(AugmentProbability::Fixed(1.0)), Some(AugmentProbability::Adaptive { target: 0.6, images_to_full: 100_000, interval: 4 })]);
+        assert_eq!(runs.iter().map(|r| r.config.name.as_str()).collect::<Vec<_>>(), ["aug-none", "aug-diffaugment", "aug-ada"]);
+        let err = plan(r#"{"name": "aug", "base": "dcgan28", "axes": {"augment": ["strong"]}, "seeds": [0], "steps": 5}"#).expand().unwrap_err().to_string();
+        assert!(err.contains("augment \"strong\" is not a shortcut"), "{err}");
+    }
+
+    #[test]
     fn the_loss_axis_sets_the_loss_and_gives_wasserstein_its_clip() {
         let runs = plan(r#"{"name": "losses", "base": "dcgan28", "axes": {"loss": ["non_saturating_bce", "hinge", "wasserstein"]}, "seeds": [0], "steps": 5}"#)
             .expand()
