@@ -19,14 +19,17 @@ pub fn check_fits(dataset: &str, images: usize, bytes_each: usize, room: Option<
         return Ok(());
     }
     let fits = room / 2 / bytes_each.max(1) as u64;
+    let advice = if fits >= 2 {
+        format!("load fewer with data.limit (e.g. --set data.limit={fits}, which needs {})", human(fits as u128 * bytes_each as u128))
+    } else {
+        "not even 2 of these images fit; use a machine (or a Slurm --mem) with more memory".to_string()
+    };
     Err(Error::Dataset {
         dataset: dataset.into(),
         message: format!(
-            "{images} images of {bytes_each} bytes need {} in memory, but this process has {} available; \
-             load fewer with data.limit (e.g. --set data.limit={fits}, which needs {})",
+            "{images} images of {bytes_each} bytes need {} in memory, but this process has {} available; {advice}",
             human(need),
             human(room as u128),
-            human(fits as u128 * bytes_each as u128),
         ),
     })
 }
@@ -91,6 +94,8 @@ mod tests {
         assert!(err.contains("has 4.0 GB available") && err.contains("--set data.limit=2000, which needs 2.0 GB"), "{err}");
         assert!(check_fits("ok", 4000, 1_000_000, Some(4_000_000_000)).is_ok());
         assert!(check_fits("unknown room", usize::MAX, usize::MAX, None).is_ok());
+        let err = check_fits("huge images", 10, 3_000_000_000, Some(4_000_000_000)).unwrap_err().to_string();
+        assert!(err.ends_with("available; not even 2 of these images fit; use a machine (or a Slurm --mem) with more memory"), "{err}");
     }
 
     #[test]

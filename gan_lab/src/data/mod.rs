@@ -191,7 +191,7 @@ fn load_idx_pair(name: &str, images: &Path, labels: Option<&Path>, cfg: &DataCon
     let converted = cfg.image_size * cfg.image_size * cfg.channels;
     let resized = (h, w, c) != (cfg.image_size, cfg.image_size, cfg.channels);
     // While converting, the file's pixels and the converted ones are both held.
-    check_fits(name, take, h * w * c + if resized { converted } else { 0 }, allocatable_bytes())?;
+    check_fits(name, take, (h * w * c).saturating_add(if resized { converted } else { 0 }), allocatable_bytes())?;
     let arr = reader.read(Some(take))?;
     let labels = match labels {
         Some(p) => {
