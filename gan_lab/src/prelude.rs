@@ -2,7 +2,8 @@
 
 pub use crate::backend::BackendKind;
 pub use crate::config::{
-    preset, preset_names, presets, Activation, Architecture, ConvLayer, DropoutConfig, ExperimentConfig, LatentDistribution, LossKind,
+    preset, preset_names, presets, Activation, Architecture, AugmentConfig, AugmentOp, AugmentProbability, ConvLayer, DropoutConfig, ExperimentConfig,
+    LatentDistribution, LossKind,
     OptimizerConfig, OutputActivation,
 };
 pub use crate::data::{ImageSet, SHIPPED};

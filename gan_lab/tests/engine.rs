@@ -57,6 +57,24 @@ fn an_experiment_trains_chunks_in_the_engine_and_reports_them() {
     exp.stop().unwrap();
 }
 
+/// With D's images augmented, the chunk view shows p next to the losses (and not otherwise).
+#[test]
+fn a_chunk_of_an_augmented_run_shows_its_p() {
+    use_test_binary();
+    let runs = temp("augment");
+    let mut cfg = small_mlp();
+    cfg.discriminator.augment = Some(AugmentConfig { policy: vec![AugmentOp::Translation], p: AugmentProbability::Fixed(0.5) });
+    let mut exp = Experiment::start_with(&cfg, options(&runs)).unwrap();
+    let chunk = exp.train_steps(2).unwrap();
+    assert_eq!(chunk.history.last().map(|r| r.augment_p), Some(0.5));
+    let html = chunk.to_html().unwrap();
+    assert!(html.contains("<th>aug p</th>") && html.contains(">0.5000</td>"), "{html}");
+    exp.stop().unwrap();
+    let mut plain = Experiment::start_with(&small_mlp(), options(&runs)).unwrap();
+    assert!(!plain.train_steps(2).unwrap().to_html().unwrap().contains("aug p"));
+    plain.stop().unwrap();
+}
+
 #[test]
 fn a_refused_command_leaves_the_engine_running() {
     use_test_binary();

@@ -119,7 +119,7 @@ impl ChunkView {
         html += "</div>\n";
         let last = self.last();
         let cell = |f: fn(&MetricsRow) -> f64| last.map(|r| format_number(f(r))).unwrap_or_default();
-        let rows = [
+        let mut rows = vec![
             ("steps", format!("{}", self.to_step - self.from_step)),
             ("training s", format_number(self.train_seconds)),
             ("wall s", format_number(self.wall_seconds)),
@@ -131,6 +131,9 @@ impl ChunkView {
             ("D(G(z))", cell(|r| r.d_fake)),
             ("alarms", last.map(|r| escape(&r.alarms)).unwrap_or_default()),
         ];
+        if last.is_some_and(|r| r.augment_p > 0.0) {
+            rows.insert(rows.len() - 1, ("aug p", cell(|r| r.augment_p)));
+        }
         html += "<table class=\"gan-lab-numbers\"><tr>";
         for (k, _) in &rows {
             html += &format!("<th>{k}</th>");

@@ -120,7 +120,8 @@ impl RunTable {
             "d_fake" => |r| r.d_fake,
             "images_per_s" => |r| r.images_per_s,
             "diversity" => |r| r.diversity,
-            other => return Err(Error::Other(format!("no curve for '{other}'; use d_loss, g_loss, d_real, d_fake, images_per_s or diversity"))),
+            "augment_p" => |r| r.augment_p,
+            other => return Err(Error::Other(format!("no curve for '{other}'; use d_loss, g_loss, d_real, d_fake, images_per_s, diversity or augment_p"))),
         };
         let mut series = Vec::new();
         for (label, path) in self.labels().into_iter().zip(&self.paths) {
