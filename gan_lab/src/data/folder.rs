@@ -36,7 +36,8 @@ pub fn list_images(dir: &Path) -> Result<FolderListing> {
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        if !seen.insert(file_id(&d)?) {
+        let meta = std::fs::metadata(&d).map_err(|e| Error::io(&d, e))?;
+        if !seen.insert(file_id(&d, &meta)?) {
             continue;
         }
         let mut entries = Vec::new();
@@ -46,11 +47,14 @@ pub fn list_images(dir: &Path) -> Result<FolderListing> {
         entries.sort();
         let mut folders = Vec::new();
         for path in entries {
-            if path.is_dir() {
+            // One stat per entry, through symlinks; a dangling symlink has none and is skipped.
+            let Ok(meta) = std::fs::metadata(&path) else {
+                listing.skipped.push(path);
+                continue;
+            };
+            if meta.is_dir() {
                 folders.push(path);
-            } else if !path.exists() {
-                listing.skipped.push(path); // a dangling symlink
-            } else if !seen.insert(file_id(&path)?) {
+            } else if !seen.insert(file_id(&path, &meta)?) {
                 continue;
             } else if is_image(&path) {
                 listing.images.push(path);
@@ -71,12 +75,12 @@ pub fn list_images(dir: &Path) -> Result<FolderListing> {
     Ok(listing)
 }
 
-/// Device and inode of what `path` names (after symlinks).
-fn file_id(path: &Path) -> Result<(u64, u64)> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+/// Device and inode of what `path` names (after symlinks; `meta` is its metadata).
+fn file_id(path: &Path, meta: &std::fs::Metadata) -> Result<(u64, u64)> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
+        let _ = path;
         Ok((meta.dev(), meta.ino()))
     }
     #[cfg(not(unix))]
