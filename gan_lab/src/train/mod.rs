@@ -12,6 +12,7 @@ mod optim;
 mod progress;
 mod quality;
 mod recorder;
+mod schedule;
 mod trainer;
 mod verify;
 
@@ -26,7 +27,8 @@ pub use crate::run::format_duration;
 pub use progress::progress_line;
 pub use quality::BestRecord;
 pub use recorder::{sample_grid, Recorder};
-pub use trainer::{learning_rate, momentum_at, noise, seed_mix, StepStats, Trainer, TrainerRecords, TrainerState};
+pub use schedule::{learning_rate, momentum_at};
+pub use trainer::{noise, seed_mix, StepStats, Trainer, TrainerRecords, TrainerState};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
