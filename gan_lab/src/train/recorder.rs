@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::TrainBackend;
 use burn::tensor::Tensor;
 
-use super::health::{alarms, mean_pairwise_distance, relative_change};
+use super::health::{advice, alarms, mean_pairwise_distance, relative_change};
 use super::quality::Evaluation;
 use super::{StepStats, Trainer};
 use crate::error::{Error, Result};
@@ -41,6 +41,8 @@ pub struct Recorder<B: TrainBackend> {
     /// Mean pairwise distance of `sample_count` fixed real training images.
     real_diversity: f64,
     pub(super) evaluation: Evaluation,
+    /// Alarms whose advice this session has printed.
+    advised: Vec<String>,
     /// Print a progress line at every logged step.
     pub verbose: bool,
 }
@@ -64,6 +66,7 @@ impl<B: TrainBackend> Recorder<B> {
             g_before_last: None,
             real_diversity,
             evaluation: Evaluation::default(),
+            advised: Vec::new(),
             verbose: true,
         }
     }
@@ -146,6 +149,18 @@ impl<B: TrainBackend> Recorder<B> {
             append_metrics_journal(&run.metrics_journal_path(), &row)?;
         }
         Ok(row)
+    }
+
+    /// The advice for the alarms of `row` this session has not advised on yet (each once).
+    pub fn new_advice(&mut self, row: &MetricsRow, trainer: &Trainer<B>) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in row.alarms.split(',').filter(|a| !a.is_empty()) {
+            if !self.advised.iter().any(|a| a == name) {
+                self.advised.push(name.to_string());
+                out.extend(advice(name, trainer.config()));
+            }
+        }
+        out
     }
 
     /// Writes the fixed-noise sample grid of the current step (once per step).
