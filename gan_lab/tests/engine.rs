@@ -53,6 +53,8 @@ fn an_experiment_trains_chunks_in_the_engine_and_reports_them() {
     assert_eq!(second.history.iter().map(line).collect::<Vec<_>>(), on_disk);
     let html = second.to_html().unwrap();
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,"), "charts and the sample grid");
+    assert!(html.contains("non_saturating_bce loss, mean of each logged interval; steps 0–7 of batch 16, "), "captions: {html}");
+    assert!(!html.contains("<b>alarm</b>"));
     assert!(exp.run_dir().latest_checkpoint().unwrap().is_some_and(|(s, _)| s == 7));
     exp.stop().unwrap();
 }
@@ -73,6 +75,21 @@ fn a_chunk_of_an_augmented_run_shows_its_p() {
     let mut plain = Experiment::start_with(&small_mlp(), options(&runs)).unwrap();
     assert!(!plain.train_steps(2).unwrap().to_html().unwrap().contains("aug p"));
     plain.stop().unwrap();
+}
+
+/// A raised alarm is explained under the chunk's numbers, with what to try.
+#[test]
+fn a_chunk_whose_discriminator_wins_suggests_augmentation() {
+    use_test_binary();
+    let runs = temp("advice");
+    let mut cfg = small_mlp();
+    (cfg.health.d_fake_floor, cfg.health.patience) = (0.999, 1); // every row counts as D winning
+    let mut exp = Experiment::start_with(&cfg, options(&runs)).unwrap();
+    let chunk = exp.train_steps(2).unwrap();
+    assert_eq!(chunk.history.last().map(|r| r.alarms.as_str()), Some("d_winning"));
+    let html = chunk.to_html().unwrap();
+    assert!(html.contains("<b>alarm</b> d_winning: mean D(G(z)) stayed below 0.999 for 1 logged rows") && html.contains("discriminator.augment"), "{html}");
+    exp.stop().unwrap();
 }
 
 #[test]

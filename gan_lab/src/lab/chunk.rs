@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{mode_name, Experiment};
 use crate::backend::BackendKind;
 use crate::error::Result;
-use crate::report::{escape, evcxr_html, format_number, Chart, ImageGrid, Series};
+use crate::report::{escape, evcxr_html, format_number, scrolling, Chart, ImageGrid, Series};
 use crate::run::MetricsRow;
 
 /// One chunk's report.
@@ -32,6 +32,8 @@ pub struct ChunkView {
     pub sample: Option<ImageGrid>,
     pub sample_path: Option<PathBuf>,
     pub charts: Vec<Chart>,
+    /// What the last row's alarms mean and what to try (train/health.rs), one sentence each.
+    pub advice: Vec<String>,
 }
 
 /// The loss chart and the D(x) / D(G(z)) chart of a run's history (none when it is empty).
@@ -41,8 +43,8 @@ pub fn history_charts(history: &[MetricsRow]) -> Result<Vec<Chart>> {
     }
     let line = |name: &str, f: fn(&MetricsRow) -> f64| Series::new(name, history.iter().map(|r| (r.step as f64, f(r))).collect());
     Ok(vec![
-        Chart::lines("Losses", "generator step", "BCE", &[line("D loss", |r| r.d_loss), line("G loss", |r| r.g_loss)])?,
-        Chart::lines("Discriminator outputs", "generator step", "mean probability", &[line("D(x)", |r| r.d_real), line("D(G(z))", |r| r.d_fake)])?,
+        Chart::lines("Losses", "generator step", "loss per image", &[line("D loss", |r| r.d_loss), line("G loss", |r| r.g_loss)])?,
+        Chart::lines("Discriminator outputs", "generator step", "mean sigmoid(D), probability", &[line("D(x)", |r| r.d_real), line("D(G(z))", |r| r.d_fake)])?,
     ])
 }
 
@@ -63,7 +65,10 @@ impl ChunkView {
             Some(p) => Some(ImageGrid::open(p)?),
             None => None,
         };
+        let alarms = history.last().map(|r| r.alarms.clone()).unwrap_or_default();
+        let advice = alarms.split(',').filter_map(|a| crate::train::advice(a, exp.config())).collect();
         Ok(ChunkView {
+            advice,
             run: exp.run_dir().name(),
             run_path: exp.run_dir().path.clone(),
             backend: exp.backend(),
@@ -75,7 +80,21 @@ impl ChunkView {
             wall_seconds,
             images_per_s,
             interrupted,
-            charts: history_charts(&history)?,
+            charts: history_charts(&history)?
+                .into_iter()
+                .map(|c| {
+                    let what = match c.title.as_str() {
+                        "Losses" => format!("{} loss", exp.config().loss.name()),
+                        _ => "D's outputs on real and generated images".into(),
+                    };
+                    let caption = format!(
+                        "{what}, mean of each logged interval; steps 0–{to_step} of batch {}, {} of training",
+                        exp.config().train.batch_size,
+                        crate::run::format_duration(history.last().map_or(0.0, |r| r.train_s))
+                    );
+                    c.with_caption(caption)
+                })
+                .collect(),
             history,
             sample,
             sample_path,
@@ -134,15 +153,19 @@ impl ChunkView {
         if last.is_some_and(|r| r.augment_p > 0.0) {
             rows.insert(rows.len() - 1, ("aug p", cell(|r| r.augment_p)));
         }
-        html += "<table class=\"gan-lab-numbers\"><tr>";
+        let mut table = String::from("<table class=\"gan-lab-numbers\"><tr>");
         for (k, _) in &rows {
-            html += &format!("<th>{k}</th>");
+            table += &format!("<th>{k}</th>");
         }
-        html += "</tr><tr>";
+        table += "</tr><tr>";
         for (_, v) in &rows {
-            html += &format!("<td style=\"text-align:right\">{v}</td>");
+            table += &format!("<td style=\"text-align:right\">{v}</td>");
         }
-        html += "</tr></table></div>";
+        html += &scrolling(&(table + "</tr></table>"));
+        for text in &self.advice {
+            html += &format!("<p style=\"margin:4px 0\"><b>alarm</b> {}</p>", escape(text));
+        }
+        html += "</div>";
         Ok(html)
     }
 

@@ -5,7 +5,7 @@ use polars::prelude::*;
 use super::ChunkView;
 use crate::error::{Error, Result};
 use crate::report::{evcxr_html, frame_to_html, Bar, Chart, Series};
-use crate::run::{column, RunTable};
+use crate::run::{column, format_duration, metric_label, RunTable};
 
 /// A DataFrame that displays as an HTML table in a notebook (polars has no rich display there).
 #[derive(Debug, Clone)]
@@ -108,7 +108,28 @@ impl RunTable {
             .zip(self.numbers(column)?)
             .filter_map(|(label, v)| v.filter(|v| v.is_finite()).map(|value| Bar { label, value, error: None }))
             .collect();
-        Chart::bars(title, column, &bars)
+        Ok(Chart::bars(title, &metric_label(column), &bars)?.with_caption(format!("{column} at each run's last step; {}", self.budget_caption())))
+    }
+
+    /// What a chart of these runs compares and at what budget:
+    /// `3 runs; 500–3000 steps of batch 64; 1m02s–5m10s of training each`.
+    pub fn budget_caption(&self) -> String {
+        let span = |name: &str, show: &dyn Fn(f64) -> String| {
+            let values: Vec<f64> = self.numbers(name).unwrap_or_default().into_iter().flatten().filter(|v| v.is_finite()).collect();
+            let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+            match values.is_empty() {
+                true => "?".to_string(),
+                false if show(lo) == show(hi) => show(lo),
+                false => format!("{}–{}", show(lo), show(hi)),
+            }
+        };
+        format!(
+            "{} runs; {} steps of batch {}; {} of training each",
+            self.len(),
+            span("steps", &|v| format!("{v:.0}")),
+            span("batch", &|v| format!("{v:.0}")),
+            span("train_s", &|v| format_duration(v))
+        )
     }
 
     /// One line per run: metric `column` of metrics.parquet (e.g. `g_loss`, `d_fake`) over steps.
@@ -130,7 +151,7 @@ impl RunTable {
                 series.push(Series::new(label, rows.iter().map(|r| (r.step as f64, pick(r))).collect()));
             }
         }
-        Chart::lines(title, "generator step", column, &series)
+        Ok(Chart::lines(title, "generator step", &metric_label(column), &series)?.with_caption(self.budget_caption()))
     }
 
     /// Only the rows whose `column` is one of `values` (e.g. `("dataset", &["mnist10k"])`).
@@ -174,6 +195,9 @@ mod tests {
         assert!(bars.svg.contains("dcgan28/") && bars.svg.contains("mlp-gan/"));
         let curves = table.curves("g_loss", "G loss").unwrap();
         assert!(curves.svg.contains("dcgan28/") && curves.svg.contains("mlp-gan/"), "a legend entry per run");
+        assert!(bars.svg.contains("images/s in training steps") && curves.svg.contains("G loss (the run"), "axes carry units");
+        assert!(bars.caption.starts_with("images_per_s at each run's last step; 2 runs; 20 steps of batch "), "{}", bars.caption);
+        assert!(curves.caption.starts_with("2 runs; 20 steps") && curves.caption.ends_with("; 4s of training each"), "{}", curves.caption);
         if let Ok(dir) = std::env::var("GAN_LAB_KEEP_CHARTS") {
             bars.save(std::path::Path::new(&dir).join("bars.svg")).unwrap();
             curves.save(std::path::Path::new(&dir).join("curves.svg")).unwrap();

@@ -41,6 +41,8 @@ fn register_font() {
 pub struct Chart {
     pub title: String,
     pub svg: String,
+    /// What was compared and at what budget, shown under the chart (empty: none).
+    pub caption: String,
 }
 
 /// One named line.
@@ -141,7 +143,7 @@ impl Chart {
                 .map_err(plot_err)?;
             root.present().map_err(plot_err)?;
         }
-        Ok(Chart { title: title.into(), svg })
+        Ok(Chart { title: title.into(), svg, caption: String::new() })
     }
 
     /// A horizontal bar chart, one bar per entry (labels on the left, so long run names stay
@@ -202,12 +204,22 @@ impl Chart {
             chart.draw_series(whiskers).map_err(plot_err)?;
             root.present().map_err(plot_err)?;
         }
-        Ok(Chart { title: title.into(), svg })
+        Ok(Chart { title: title.into(), svg, caption: String::new() })
     }
 
-    /// The SVG wrapped in a `<figure>` for HTML pages.
+    /// The chart with `caption` under it.
+    pub fn with_caption(self, caption: impl Into<String>) -> Self {
+        Chart { caption: caption.into(), ..self }
+    }
+
+    /// The SVG wrapped in a `<figure>` for HTML pages, with its caption.
     pub fn to_html(&self) -> String {
-        format!("<figure class=\"gan-lab-chart\" title=\"{}\" style=\"margin:0\">{}</figure>", escape(&self.title), self.svg)
+        let caption = if self.caption.is_empty() {
+            String::new()
+        } else {
+            format!("<figcaption style=\"font-size:12px;color:#444;max-width:{WIDTH}px\">{}</figcaption>", escape(&self.caption))
+        };
+        format!("<figure class=\"gan-lab-chart\" title=\"{}\" style=\"margin:0\">{}{caption}</figure>", escape(&self.title), self.svg)
     }
 
     /// Saves the SVG, atomically.
@@ -257,6 +269,9 @@ mod tests {
         assert!(c.svg.contains("flex") && c.svg.contains("ndarray"));
         assert!(c.svg.matches("<rect").count() >= 3, "background + 2 bars");
         assert!(c.svg.contains("<line") || c.svg.contains("<polyline"), "a whisker");
+        assert!(!c.to_html().contains("figcaption"), "no caption unless given");
+        let html = c.with_caption("2 runs <each 500 steps>").to_html();
+        assert!(html.contains("<figcaption") && html.contains("2 runs &lt;each 500 steps&gt;</figcaption></figure>"), "{html}");
     }
 
     #[test]

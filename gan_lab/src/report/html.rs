@@ -47,7 +47,26 @@ pub fn format_number(v: f64) -> String {
     format!("{v:.digits$}")
 }
 
-/// A DataFrame as an HTML table (numbers right-aligned, nulls empty).
+/// `mean ± spread` with the digits the spread leaves meaningful: the spread to two significant
+/// digits and the mean to the same decimal place (`42 ± 12`, `0.0123 ± 0.0014`); `mean ± n/a`
+/// when the spread is unknown (NaN: one sample, or a statistic computed once).
+pub fn format_spread(mean: f64, spread: f64) -> String {
+    if !(mean.is_finite() && spread.is_finite()) {
+        return format!("{} ± n/a", format_number(mean));
+    }
+    if spread <= 0.0 {
+        return format!("{} ± 0", format_number(mean));
+    }
+    let decimals = (1 - spread.log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{mean:.decimals$} ± {spread:.decimals$}")
+}
+
+/// `table` in a frame of the page's width that scrolls sideways when the table is wider.
+pub fn scrolling(table: &str) -> String {
+    format!("<div style=\"overflow-x:auto;max-width:100%\">{table}</div>")
+}
+
+/// A DataFrame as an HTML table (numbers right-aligned, nulls empty), scrolling sideways when wide.
 pub fn frame_to_html(df: &DataFrame, class: &str) -> String {
     let mut html = format!("<table class=\"{}\">\n<thead><tr>", escape(class));
     for name in df.get_column_names() {
@@ -65,7 +84,7 @@ pub fn frame_to_html(df: &DataFrame, class: &str) -> String {
         }
         html += "</tr>\n";
     }
-    html + "</tbody>\n</table>"
+    scrolling(&(html + "</tbody>\n</table>"))
 }
 
 /// A standalone HTML page around `body`.
@@ -180,7 +199,8 @@ impl crate::run::QualityRow {
         let cells = [
             ("step", self.step.to_string()),
             ("FLD", format_number(self.fld)),
-            ("KID", format!("{} ± {}", format_number(self.kid_mean), format_number(self.kid_std))),
+            // A zero spread means every KID subset was the whole sample set: one value, no spread.
+            ("KID", format_spread(self.kid_mean, if self.kid_std > 0.0 { self.kid_std } else { f64::NAN })),
             ("precision", format_number(self.precision)),
             ("recall", format_number(self.recall)),
             ("density", format_number(self.density)),
@@ -190,7 +210,8 @@ impl crate::run::QualityRow {
         ];
         let head: String = cells.iter().map(|(k, _)| format!("<th>{k}</th>")).collect();
         let row: String = cells.iter().map(|(_, v)| format!("<td style=\"text-align:right\">{}</td>", escape(v))).collect();
-        format!("<table class=\"gan-lab-quality\"><tr>{head}</tr><tr>{row}</tr></table><p><small>protocol: {}</small></p>", escape(&self.protocol.key()))
+        let table = scrolling(&format!("<table class=\"gan-lab-quality\"><tr>{head}</tr><tr>{row}</tr></table>"));
+        format!("{table}<p><small>protocol: {}</small></p>", escape(&self.protocol.key()))
     }
 
     /// evcxr rich display.
@@ -218,6 +239,17 @@ mod tests {
     }
 
     #[test]
+    fn a_spread_keeps_the_digits_it_leaves_meaningful() {
+        assert_eq!(format_spread(42.04, 12.2), "42 ± 12");
+        assert_eq!(format_spread(233.3, 152.8), "233 ± 153");
+        assert_eq!(format_spread(0.012345, 0.00137), "0.0123 ± 0.0014");
+        assert_eq!(format_spread(0.5, 0.05), "0.500 ± 0.050");
+        assert_eq!(format_spread(1.0, 0.0), "1.000 ± 0");
+        assert_eq!(format_spread(0.01234, f64::NAN), "0.01234 ± n/a");
+        assert_eq!(format_spread(f64::NAN, 1.0), "NaN ± n/a");
+    }
+
+    #[test]
     fn a_frame_becomes_a_table_with_headers_escaped_text_and_empty_nulls() {
         let df = DataFrame::new(
             2,
@@ -225,7 +257,8 @@ mod tests {
         )
         .unwrap();
         let html = frame_to_html(&df, "t");
-        assert!(html.starts_with("<table class=\"t\">"));
+        assert!(html.starts_with("<div style=\"overflow-x:auto;max-width:100%\"><table class=\"t\">"), "wide tables scroll in their frame");
+        assert!(html.ends_with("</table></div>"));
         assert!(html.contains("<th>run&lt;1&gt;</th><th>fld</th>"));
         assert!(html.contains("<td>a&amp;b</td><td style=\"text-align:right\">12.35</td>"));
         assert!(html.contains("<td>c</td><td style=\"text-align:right\"></td>"));

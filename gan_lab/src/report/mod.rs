@@ -4,7 +4,7 @@ mod chart;
 mod html;
 
 pub use chart::{Bar, Chart, Series};
-pub use html::{escape, evcxr_html, format_number, frame_to_html, html_page};
+pub use html::{escape, evcxr_html, format_number, format_spread, frame_to_html, html_page, scrolling};
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use super::{column, RunTable};
 use crate::error::{Error, Result};
-use crate::report::format_number;
+use crate::report::{format_number, format_spread};
 
 /// The numbers averaged per group, in table order.
 pub const GROUPED_METRICS: [&str; 14] = [
@@ -162,7 +162,7 @@ impl GroupedTable {
             let cells: Vec<String> = stats
                 .iter()
                 .map(|(mean, std)| match (mean, std) {
-                    (Some(m), Some(s)) => format!("{} ± {}", format_number(*m), format_number(*s)),
+                    (Some(m), Some(s)) => format_spread(*m, *s),
                     (Some(m), None) => format_number(*m),
                     _ => "–".into(),
                 })
@@ -180,7 +180,12 @@ impl GroupedTable {
             .zip(self.stats(metric)?)
             .filter_map(|(label, (mean, std))| mean.map(|value| crate::report::Bar { label, value, error: std }))
             .collect();
-        crate::report::Chart::bars(title, &format!("{metric} (mean ± std over seeds)"), &bars)
+        let runs: u32 = column(&self.frame, "runs")?.u32().map_err(|e| Error::table("grouped column 'runs'", e))?.sum().unwrap_or(0);
+        let caption = format!(
+            "{} groups, {runs} runs in all; bars: the mean of {metric} at each run's last step, whiskers: ± one standard deviation over a group's runs (seeds)",
+            self.len()
+        );
+        Ok(crate::report::Chart::bars(title, &format!("{} (mean ± std over seeds)", crate::run::metric_label(metric)), &bars)?.with_caption(caption))
     }
 }
 
@@ -240,10 +245,12 @@ mod tests {
         assert_eq!(column(&grouped.frame, "seeds").unwrap().str().unwrap().get(row), Some("0,1,2"));
         assert_eq!(column(&grouped.frame, "diverged").unwrap().u32().unwrap().get(row), Some(1));
         let compact = grouped.compact().unwrap();
-        assert_eq!(column(&compact, "images_per_s").unwrap().str().unwrap().get(row), Some("233.3 ± 152.8"));
+        assert_eq!(column(&compact, "images_per_s").unwrap().str().unwrap().get(row), Some("233 ± 153"));
         assert!(grouped.to_string().contains("shape: (2,"));
         assert!(grouped.labels()[row].starts_with("mlp-gan · "), "{:?}", grouped.labels());
-        assert!(grouped.bar_chart("images_per_s", "throughput").unwrap().svg.contains("<svg"));
+        let bars = grouped.bar_chart("images_per_s", "throughput").unwrap();
+        assert!(bars.svg.contains("<svg") && bars.svg.contains("images/s in training steps (mean ± std over seeds)"));
+        assert!(bars.caption.starts_with("2 groups, 4 runs in all; bars: the mean of images_per_s"), "{}", bars.caption);
         let by_batch = table.group_by(&["batch"]).unwrap();
         assert_eq!(by_batch.len(), 2);
         let err = table.group_by(&["colour"]).unwrap_err().to_string();

@@ -28,7 +28,7 @@ pub use metrics::{
 };
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
-pub use table::{column, RunTable};
+pub use table::{column, metric_label, RunTable};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -145,4 +145,16 @@ mod tests {
         assert_eq!(read_quality(&dir.join("quality.parquet")).unwrap(), vec![row.clone()]);
         assert!(row.protocol.key().contains("real=holdout:1000"));
     }
+
+    #[test]
+    fn the_kid_cell_shows_its_spread_or_none_when_one_subset_was_possible() {
+        let protocol = Protocol { extractor: "x".into(), layer: "fc1".into(), n_real: 1000, n_fake: 1000, real_split: "holdout".into(), seed: 4 };
+        let row = QualityRow {
+            step: 1, fld: 12.5, kid_mean: 0.01234, kid_std: 0.00137, precision: 0.7, recall: 0.4, density: 0.9, coverage: 0.6,
+            class_coverage: 1.0, class_kl: 0.05, nn_fake_train: 3.0, nn_real_train: 3.2, eval_s: 1.5, protocol,
+        };
+        assert!(row.to_html().contains("<td style=\"text-align:right\">0.0123 ± 0.0014</td>"), "{}", row.to_html());
+        let one_subset = QualityRow { kid_std: 0.0, ..row };
+        assert!(one_subset.to_html().contains(">0.01234 ± n/a<"), "{}", one_subset.to_html());
+    }
 }

@@ -285,6 +285,31 @@ impl std::fmt::Display for RunTable {
     }
 }
 
+/// A run-table or metrics column as a chart axis: what it measures and in which unit (the name
+/// itself for columns this list does not know).
+pub fn metric_label(column: &str) -> String {
+    let text = match column {
+        "d_loss" => "D loss (the run's loss, per image)",
+        "g_loss" => "G loss (the run's loss, per image)",
+        "d_real" => "mean D(x), probability",
+        "d_fake" => "mean D(G(z)), probability",
+        "images_per_s" => "images/s in training steps",
+        "train_s" => "training time, s",
+        "steps" => "generator steps",
+        "diversity" => "sample diversity, × real images'",
+        "augment_p" => "augmentation probability p",
+        "cost_usd" => "cost, USD",
+        "fld" => "FLD, feature distance (lower is better)",
+        "kid" | "kid_mean" => "KID (lower is better)",
+        "precision" | "recall" | "coverage" => return format!("{column}, 0–1 (higher is better)"),
+        "density" => "density (≈1 for real images)",
+        "class_coverage" => "share of classes generated",
+        "class_kl" => "KL(class histogram ‖ uniform), nats",
+        other => other,
+    };
+    text.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
