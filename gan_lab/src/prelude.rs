@@ -12,7 +12,7 @@ pub use crate::lab::{
     doctor, history_charts, mode_name, pick, platform_chart, platform_table, quick_mode, run_sweep, runs_dir, show_dataset, sweep_status, sweep_table, available_backends, ChunkView,
     Experiment, Options, SweepStatus, Table,
 };
-pub use crate::report::{Bar, Chart, ImageGrid, Series};
+pub use crate::report::{Bar, Chart, ImageGrid, Series, SideBySide};
 pub use crate::run::{GroupedTable, MetricsRow, RunDir, RunTable, Summary};
 pub use crate::sweep::SweepPlan;
 

@@ -220,6 +220,11 @@ pub struct TrainConfig {
     /// every checkpoint, when the dataset has a feature network; 0 turns evaluation off.
     #[serde(default = "default_eval")]
     pub eval_samples: usize,
+    /// The shipped dataset whose feature network scores the samples, when not the training
+    /// dataset's own: an image folder has none, and `noto-emoji-32`'s scores colour images of any
+    /// size (resized to its 32×32). Omitted from the JSON when null, so older configs keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_features: Option<String>,
     /// Full checkpoints (everything needed to resume) kept; older ones keep only the generator.
     #[serde(default = "default_keep")]
     pub keep_checkpoints: usize,

@@ -133,6 +133,7 @@ fn train(batch_size: usize, steps: u64) -> TrainConfig {
         checkpoint_every: 1000,
         sample_count: 64,
         eval_samples: 1000,
+        eval_features: None,
         keep_checkpoints: 2,
         g_ema: None,
     }

@@ -25,6 +25,8 @@ pub struct ShippedDataset {
     pub images: &'static str,
     pub labels: &'static str,
     pub licence: &'static str,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
 }
 
 /// Every dataset in `datasets/`.
@@ -34,24 +36,28 @@ pub const SHIPPED: [ShippedDataset; 4] = [
         images: "mnist10k-images-idx3-ubyte.gz",
         labels: "mnist10k-labels-idx1-ubyte.gz",
         licence: "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
+        channels: 1,
     },
     ShippedDataset {
         name: "fashion-mnist-test10k",
         images: "t10k-images-idx3-ubyte.gz",
         labels: "t10k-labels-idx1-ubyte.gz",
         licence: "Fashion-MNIST test split (Zalando SE), MIT",
+        channels: 1,
     },
     ShippedDataset {
         name: "noto-emoji-32",
         images: "noto-32x32-rgb-idx4-ubyte.gz",
         labels: "category-labels-idx1-ubyte.gz",
         licence: "Noto Emoji (Google), Apache-2.0",
+        channels: 3,
     },
     ShippedDataset {
         name: "twemoji-64",
         images: "twemoji-64x64-rgb-idx4-ubyte.gz",
         labels: "category-labels-idx1-ubyte.gz",
         licence: "Twemoji (Twitter, Inc. and contributors), CC BY 4.0",
+        channels: 3,
     },
 ];
 

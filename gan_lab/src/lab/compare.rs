@@ -132,26 +132,55 @@ impl RunTable {
         )
     }
 
-    /// One line per run: metric `column` of metrics.parquet (e.g. `g_loss`, `d_fake`) over steps.
+    /// One line per run over its steps: a column of metrics.parquet (`d_loss`, `g_loss`, `d_real`,
+    /// `d_fake`, `images_per_s`, `diversity`, `augment_p`), or of quality.parquet with a point per
+    /// evaluation (`fld`, `kid_mean`, `precision`, `recall`, `density`, `coverage`,
+    /// `class_coverage`, `class_kl`).
     pub fn curves(&self, column: &str, title: &str) -> Result<Chart> {
-        let pick: fn(&crate::run::MetricsRow) -> f64 = match column {
-            "d_loss" => |r| r.d_loss,
-            "g_loss" => |r| r.g_loss,
-            "d_real" => |r| r.d_real,
-            "d_fake" => |r| r.d_fake,
-            "images_per_s" => |r| r.images_per_s,
-            "diversity" => |r| r.diversity,
-            "augment_p" => |r| r.augment_p,
-            other => return Err(Error::Other(format!("no curve for '{other}'; use d_loss, g_loss, d_real, d_fake, images_per_s, diversity or augment_p"))),
+        use crate::run::{read_quality, MetricsRow, QualityRow, RunDir};
+        let logged: Option<fn(&MetricsRow) -> f64> = match column {
+            "d_loss" => Some(|r| r.d_loss),
+            "g_loss" => Some(|r| r.g_loss),
+            "d_real" => Some(|r| r.d_real),
+            "d_fake" => Some(|r| r.d_fake),
+            "images_per_s" => Some(|r| r.images_per_s),
+            "diversity" => Some(|r| r.diversity),
+            "augment_p" => Some(|r| r.augment_p),
+            _ => None,
+        };
+        let evaluated: Option<fn(&QualityRow) -> f64> = match column {
+            "fld" => Some(|q| q.fld),
+            "kid_mean" => Some(|q| q.kid_mean),
+            "precision" => Some(|q| q.precision),
+            "recall" => Some(|q| q.recall),
+            "density" => Some(|q| q.density),
+            "coverage" => Some(|q| q.coverage),
+            "class_coverage" => Some(|q| q.class_coverage),
+            "class_kl" => Some(|q| q.class_kl),
+            _ => None,
         };
         let mut series = Vec::new();
         for (label, path) in self.labels().into_iter().zip(&self.paths) {
-            let rows = crate::run::RunDir { path: path.clone() }.metrics()?;
-            if !rows.is_empty() {
-                series.push(Series::new(label, rows.iter().map(|r| (r.step as f64, pick(r))).collect()));
+            let run = RunDir { path: path.clone() };
+            let points: Vec<(f64, f64)> = match (logged, evaluated) {
+                (Some(f), _) => run.metrics()?.iter().map(|r| (r.step as f64, f(r))).collect(),
+                (None, Some(f)) if run.quality_path().is_file() => read_quality(&run.quality_path())?.iter().map(|q| (q.step as f64, f(q))).collect(),
+                (None, Some(_)) => Vec::new(),
+                (None, None) => {
+                    return Err(Error::Other(format!(
+                        "no curve for '{column}'; use d_loss, g_loss, d_real, d_fake, images_per_s, diversity, augment_p (logged) or fld, kid_mean, precision, recall, density, coverage, class_coverage, class_kl (evaluated)"
+                    )))
+                }
+            };
+            if !points.is_empty() {
+                series.push(Series::new(label, points));
             }
         }
-        Ok(Chart::lines(title, "generator step", &metric_label(column), &series)?.with_caption(self.budget_caption()))
+        let caption = match evaluated {
+            Some(_) => format!("{column} at each evaluation (checkpoint); {}", self.budget_caption()),
+            None => self.budget_caption(),
+        };
+        Ok(Chart::lines(title, "generator step", &metric_label(column), &series)?.with_caption(caption))
     }
 
     /// Only the rows whose `column` is one of `values` (e.g. `("dataset", &["mnist10k"])`).
@@ -202,7 +231,18 @@ mod tests {
             bars.save(std::path::Path::new(&dir).join("bars.svg")).unwrap();
             curves.save(std::path::Path::new(&dir).join("curves.svg")).unwrap();
         }
-        assert!(table.curves("nope", "x").is_err());
+        assert!(table.curves("nope", "x").unwrap_err().to_string().contains("fld, kid_mean"));
+        assert!(table.curves("fld", "FLD").is_err(), "no run has been evaluated: nothing to draw");
+        let protocol = crate::run::Protocol { extractor: "x".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "all".into(), seed: 4 };
+        let q = |step: u64, fld: f64| crate::run::QualityRow {
+            step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0,
+            class_kl: 0.1, nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, protocol: protocol.clone(),
+        };
+        crate::run::write_quality(&table.paths[0].join("quality.parquet"), &[q(10, 80.0), q(20, 61.5)]).unwrap();
+        let fld = table.curves("fld", "FLD over training").unwrap();
+        let labels = table.labels();
+        assert!(fld.svg.contains("FLD, feature distance") && fld.svg.contains(&labels[0]) && !fld.svg.contains(&labels[1]), "only the evaluated run");
+        assert!(fld.caption.starts_with("fld at each evaluation (checkpoint); 2 runs"), "{}", fld.caption);
         let only = table.filter_in("config", &["mlp-gan"]).unwrap();
         assert_eq!((only.len(), only.paths.len()), (1, 1));
         assert_eq!(table.filter_in("config", &["mlp-gan", "dcgan28"]).unwrap().len(), 2);

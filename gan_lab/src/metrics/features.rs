@@ -209,7 +209,9 @@ impl FeatureExtractor {
             return Err(Error::Dataset {
                 dataset: dataset.into(),
                 message: format!(
-                    "has no feature network, which the quality metrics need; `gan-lab features train` makes one for the labelled shipped datasets ({})",
+                    "has no feature network, which the quality metrics need; score with a shipped one of the same channels \
+                     (`--set train.eval_features=noto-emoji-32` for colour images, `mnist10k` for grey), or make one for a \
+                     labelled shipped dataset with `gan-lab features train` ({})",
                     labelled_datasets().join(", ")
                 ),
             });

@@ -101,6 +101,10 @@ pub fn kid(real: &[f32], fake: &[f32], dim: usize, subsets: usize, subset_size: 
     let r: Vec<&[f32]> = real.chunks(dim).collect();
     let f: Vec<&[f32]> = fake.chunks(dim).collect();
     let size = subset_size.min(r.len()).min(f.len()).max(2);
+    if size == r.len() && size == f.len() {
+        // Every subset would be both whole sets: one value, and no spread to report.
+        return Kid { mean: unbiased_mmd2(&r, &f, dim), std: 0.0 };
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let picks: Vec<(Vec<&[f32]>, Vec<&[f32]>)> = (0..subsets.max(1))
         .map(|_| {
@@ -223,6 +227,16 @@ mod tests {
         assert_eq!([p.precision, p.recall, p.density, p.coverage], REF_PRDC, "{p:?}");
         let nn = mean_nearest_distance(&fake, &real, 6);
         assert!((nn - REF_NN).abs() < 1e-5, "nn {nn} vs {REF_NN}");
+    }
+
+    #[test]
+    fn kid_on_sets_no_larger_than_a_subset_is_one_value_without_spread() {
+        let real = features(40, 6, 0.0, 1.0);
+        let fake = features(40, 6, 0.4, 1.3);
+        let whole = kid(&real, &fake, 6, 50, 1000, 0);
+        assert_eq!(whole, Kid { mean: kid(&real, &fake, 6, 1, 40, 0).mean, std: 0.0 });
+        let halves = kid(&real, &fake, 6, 50, 20, 0);
+        assert!(halves.std > 0.0, "subsets of 20 of 40 differ: {halves:?}");
     }
 
     const REF_FD: f64 = 0.3388955208073021;

@@ -199,8 +199,9 @@ impl crate::run::QualityRow {
         let cells = [
             ("step", self.step.to_string()),
             ("FLD", format_number(self.fld)),
-            // A zero spread means every KID subset was the whole sample set: one value, no spread.
-            ("KID", format_spread(self.kid_mean, if self.kid_std > 0.0 { self.kid_std } else { f64::NAN })),
+            // No spread (or rounding noise of identical subsets, in rows written before `kid`
+            // computed that case once) means every subset was the whole sample set: one value.
+            ("KID", format_spread(self.kid_mean, if self.kid_std > 1e-9 * self.kid_mean.abs() { self.kid_std } else { f64::NAN })),
             ("precision", format_number(self.precision)),
             ("recall", format_number(self.recall)),
             ("density", format_number(self.density)),

@@ -2,8 +2,10 @@
 
 mod chart;
 mod html;
+mod side_by_side;
 
 pub use chart::{Bar, Chart, Series};
+pub use side_by_side::SideBySide;
 pub use html::{escape, evcxr_html, format_number, format_spread, frame_to_html, html_page, scrolling};
 
 use std::path::Path;

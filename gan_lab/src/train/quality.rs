@@ -53,7 +53,7 @@ impl Evaluation {
             return Err(Error::Dataset { dataset: cfg.data.dataset.clone(), message: format!("evaluation needs ≥ {MIN_EVAL_SAMPLES} real images, has {n}") });
         }
         if self.extractor.is_none() {
-            self.extractor = Some(FeatureExtractor::load(&cfg.data.dataset)?);
+            self.extractor = Some(FeatureExtractor::load(cfg.train.eval_features.as_deref().unwrap_or(&cfg.data.dataset))?);
         }
         let fx = self.extractor.as_ref().expect("just loaded");
         if self.real_features.as_ref().is_none_or(|r| r.n != n) {

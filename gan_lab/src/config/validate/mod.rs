@@ -90,6 +90,17 @@ impl ExperimentConfig {
             r.check(ema.decay > 0.0 && ema.decay < 1.0, || format!("train.g_ema.decay must be in (0, 1), got {}", ema.decay));
         }
         r.check((1..=1024).contains(&t.sample_count), || format!("train.sample_count must be in [1, 1024], got {}", t.sample_count));
+        if let Some(name) = &t.eval_features {
+            match crate::data::SHIPPED.iter().find(|d| d.name == name) {
+                None => r.check(false, || {
+                    let known: Vec<&str> = crate::data::SHIPPED.iter().map(|d| d.name).collect();
+                    format!("train.eval_features must name a shipped dataset ({}), got '{name}'", known.join(", "))
+                }),
+                Some(d) => r.check(d.channels == self.data.channels, || {
+                    format!("train.eval_features '{name}' scores {}-channel images, but data.channels is {}", d.channels, self.data.channels)
+                }),
+            }
+        }
     }
 }
 
@@ -248,6 +259,20 @@ mod tests {
         one_rule(|c| c.train.latent_size = 0, "train.latent_size must be ≥ 1, got 0");
         one_rule(|c| c.generator.init_std = Some(-1.0), "generator.init_std must be a finite number > 0, got -1");
         one_rule(|c| c.generator.input_unit_range = true, "generator.input_unit_range must be false (it maps a discriminator's image input), got true");
+    }
+
+    #[test]
+    fn the_scoring_network_must_be_shipped_and_take_the_images_channels() {
+        one_rule(
+            |c| c.train.eval_features = Some("imagenet".into()),
+            "train.eval_features must name a shipped dataset (mnist10k, fashion-mnist-test10k, noto-emoji-32, twemoji-64), got 'imagenet'",
+        );
+        one_rule(|c| c.train.eval_features = Some("noto-emoji-32".into()), "train.eval_features 'noto-emoji-32' scores 3-channel images, but data.channels is 1");
+        let mut c = preset("dcgan28").unwrap();
+        c.train.eval_features = Some("fashion-mnist-test10k".into());
+        c.validate().unwrap();
+        let unset = serde_json::to_string(&preset("dcgan28").unwrap()).unwrap();
+        assert!(!unset.contains("eval_features"), "unset, it stays out of the JSON (and of the configuration key)");
     }
 
     #[test]
