@@ -87,5 +87,16 @@ fn a_dataset_without_a_feature_network_turns_evaluation_off_with_a_message() {
     s.train_steps(4).unwrap();
     assert!(!run.quality_path().exists());
     let err = s.evaluate(20).unwrap_err().to_string();
-    assert!(err.contains("gan-lab features train"), "{err}");
+    assert!(err.contains("gan-lab features train") && err.contains("--set train.eval_features="), "{err}");
+
+    // Named, a shipped network of the same channels scores the folder's samples at every checkpoint.
+    let mut scored = s.config().clone();
+    scored.train.eval_features = Some("mnist10k".into());
+    let run = RunDir::create(&root.join("runs"), &scored).unwrap();
+    let mut s = AnySession::new(scored, BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    s.train_steps(4).unwrap();
+    let rows = read_quality(&run.quality_path()).unwrap();
+    assert_eq!(rows.iter().map(|q| q.step).collect::<Vec<_>>(), vec![2, 4]);
+    assert!(rows.iter().all(|q| q.fld.is_finite() && q.protocol.extractor.starts_with("lenet-mnist10k@") && q.protocol.n_real == 24), "{rows:?}");
 }
