@@ -131,6 +131,30 @@ mod tests {
         assert_eq!(advice("non_finite", &cfg), None, "non_finite stops the chunk with its own error");
     }
 
+    /// Mean D(G(z)) of every logged row (log_every 50, steps 50–800) of measured dcgan-emoji32
+    /// runs (README, "Augmenting what D sees"): the defaults raise `d_winning` where D won for 400
+    /// steps on a 300-image set, and on neither the same with ADA nor full datasets.
+    #[test]
+    fn the_default_floor_and_patience_separate_the_measured_runs() {
+        const PLAIN_300_S1: [f64; 16] = [0.174, 0.083, 0.083, 0.127, 0.098, 0.081, 0.094, 0.072, 0.102, 0.111, 0.07, 0.098, 0.07, 0.049, 0.089, 0.046];
+        const PLAIN_300_S2: [f64; 16] = [0.15, 0.089, 0.043, 0.09, 0.103, 0.08, 0.075, 0.105, 0.092, 0.057, 0.054, 0.089, 0.05, 0.081, 0.063, 0.047];
+        const PLAIN_300_S3: [f64; 16] = [0.167, 0.072, 0.081, 0.062, 0.097, 0.099, 0.075, 0.087, 0.062, 0.097, 0.062, 0.098, 0.055, 0.106, 0.05, 0.044];
+        const ADA_300_S2: [f64; 16] = [0.165, 0.098, 0.076, 0.08, 0.117, 0.082, 0.113, 0.114, 0.12, 0.156, 0.149, 0.165, 0.167, 0.158, 0.165, 0.165];
+        const FULL_EMOJI: [f64; 16] = [0.174, 0.088, 0.067, 0.045, 0.052, 0.057, 0.141, 0.127, 0.094, 0.1, 0.177, 0.094, 0.148, 0.113, 0.12, 0.117];
+        const DCGAN28_MNIST: [f64; 16] = [0.299, 0.164, 0.166, 0.244, 0.231, 0.3, 0.316, 0.305, 0.316, 0.328, 0.306, 0.312, 0.307, 0.282, 0.274, 0.269];
+        let first_step_raised = |d_fake: &[f64]| {
+            let cfg = HealthConfig::default();
+            let rows: Vec<MetricsRow> = d_fake.iter().enumerate().map(|(i, &f)| MetricsRow { step: 50 * (i as u64 + 1), ..row(f, 1e-3, 1.0) }).collect();
+            (0..rows.len()).find(|&i| alarms(&cfg, &rows[..i], &rows[i]).contains(&"d_winning")).map(|i| rows[i].step)
+        };
+        assert_eq!(first_step_raised(&PLAIN_300_S2), Some(800));
+        assert_eq!(first_step_raised(&PLAIN_300_S3), Some(450));
+        assert_eq!(first_step_raised(&PLAIN_300_S1), None, "its longest run below 0.1 is 6 rows");
+        for healthy in [ADA_300_S2, FULL_EMOJI, DCGAN28_MNIST] {
+            assert_eq!(first_step_raised(&healthy), None, "{healthy:?}");
+        }
+    }
+
     #[test]
     fn stalled_generators_collapsed_samples_and_nans_raise_their_alarms() {
         let cfg = HealthConfig::default();
