@@ -53,7 +53,7 @@ fn an_experiment_trains_chunks_in_the_engine_and_reports_them() {
     assert_eq!(second.history.iter().map(line).collect::<Vec<_>>(), on_disk);
     let html = second.to_html().unwrap();
     assert!(html.contains("<svg") && html.contains("data:image/png;base64,"), "charts and the sample grid");
-    assert!(html.contains("non_saturating_bce loss, mean of each logged interval; steps 0–7 of batch 16, "), "captions: {html}");
+    assert!(html.contains("non_saturating_bce loss, mean of each logged interval; steps 0–6 of batch 16, "), "captions: {html}");
     assert!(!html.contains("<b>alarm</b>"));
     assert!(exp.run_dir().latest_checkpoint().unwrap().is_some_and(|(s, _)| s == 7));
     exp.stop().unwrap();

@@ -48,6 +48,25 @@ pub fn history_charts(history: &[MetricsRow]) -> Result<Vec<Chart>> {
     ])
 }
 
+/// The history charts with captions saying what they show and at what budget.
+fn captioned(charts: Vec<Chart>, exp: &Experiment, history: &[MetricsRow]) -> Vec<Chart> {
+    let cfg = exp.config();
+    let budget = match history.last() {
+        Some(r) => format!("steps 0–{} of batch {}, {} of training", r.step, cfg.train.batch_size, crate::run::format_duration(r.train_s)),
+        None => String::new(),
+    };
+    charts
+        .into_iter()
+        .map(|c| {
+            let what = match c.title.as_str() {
+                "Losses" => format!("{} loss", cfg.loss.name()),
+                _ => "D's outputs on real and generated images".into(),
+            };
+            c.with_caption(format!("{what}, mean of each logged interval; {budget}"))
+        })
+        .collect()
+}
+
 impl ChunkView {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
@@ -80,21 +99,7 @@ impl ChunkView {
             wall_seconds,
             images_per_s,
             interrupted,
-            charts: history_charts(&history)?
-                .into_iter()
-                .map(|c| {
-                    let what = match c.title.as_str() {
-                        "Losses" => format!("{} loss", exp.config().loss.name()),
-                        _ => "D's outputs on real and generated images".into(),
-                    };
-                    let caption = format!(
-                        "{what}, mean of each logged interval; steps 0–{to_step} of batch {}, {} of training",
-                        exp.config().train.batch_size,
-                        crate::run::format_duration(history.last().map_or(0.0, |r| r.train_s))
-                    );
-                    c.with_caption(caption)
-                })
-                .collect(),
+            charts: captioned(history_charts(&history)?, exp, &history),
             history,
             sample,
             sample_path,
