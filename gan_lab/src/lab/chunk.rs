@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{mode_name, Experiment};
 use crate::backend::BackendKind;
 use crate::error::Result;
-use crate::report::{escape, evcxr_html, format_number, scrolling, Chart, ImageGrid, Series};
+use crate::report::{escape, evcxr_html_or_error, format_number, scrolling, Chart, ImageGrid, Series};
 use crate::run::MetricsRow;
 
 /// One chunk's report.
@@ -85,7 +85,7 @@ impl ChunkView {
             None => None,
         };
         let alarms = history.last().map(|r| r.alarms.clone()).unwrap_or_default();
-        let advice = alarms.split(',').filter_map(|a| crate::train::advice(a, exp.config())).collect();
+        let advice = alarms.split(',').filter_map(|a| crate::run::advice(a, exp.config())).collect();
         Ok(ChunkView {
             advice,
             run: exp.run_dir().name(),
@@ -182,9 +182,6 @@ impl ChunkView {
 
     /// evcxr rich display.
     pub fn evcxr_display(&self) {
-        match self.to_html() {
-            Ok(html) => evcxr_html(&html),
-            Err(e) => println!("{e}"),
-        }
+        evcxr_html_or_error(self.to_html());
     }
 }

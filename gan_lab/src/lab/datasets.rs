@@ -3,7 +3,7 @@
 use crate::config::DataConfig;
 use crate::data::{datasets_dir, load, pixel_to_signed_unit, read_idx, SHIPPED};
 use crate::error::{Error, Result};
-use crate::report::{display_scale, escape, evcxr_html, ImageGrid};
+use crate::report::{display_scale, escape, evcxr_html_or_error, ImageGrid};
 
 /// One shipped dataset, ready to display.
 #[derive(Debug, Clone)]
@@ -72,10 +72,7 @@ impl DatasetView {
 
     /// evcxr rich display.
     pub fn evcxr_display(&self) {
-        match self.to_html() {
-            Ok(html) => evcxr_html(&html),
-            Err(e) => println!("{e}"),
-        }
+        evcxr_html_or_error(self.to_html());
     }
 }
 

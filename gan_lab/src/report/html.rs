@@ -101,6 +101,14 @@ pub fn evcxr_html(html: &str) {
     println!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT");
 }
 
+/// Prints `html` as one evcxr rich output, or the error that kept it from being made.
+pub fn evcxr_html_or_error(html: Result<String>) {
+    match html {
+        Ok(html) => evcxr_html(&html),
+        Err(e) => println!("{e}"),
+    }
+}
+
 impl ImageGrid {
     /// `data:image/png;base64,…`, for embedding in HTML.
     pub fn to_data_uri(&self) -> Result<String> {

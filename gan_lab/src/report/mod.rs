@@ -6,7 +6,7 @@ mod side_by_side;
 
 pub use chart::{Bar, Chart, Series};
 pub use side_by_side::SideBySide;
-pub use html::{escape, evcxr_html, format_number, format_spread, frame_to_html, html_page, scrolling};
+pub use html::{escape, evcxr_html, evcxr_html_or_error, format_number, format_spread, frame_to_html, html_page, scrolling};
 
 use std::path::Path;
 

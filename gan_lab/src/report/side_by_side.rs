@@ -1,7 +1,7 @@
 //! Sample grids next to each other, each with its caption: two runs at the same step, or one run
 //! at several steps, as one HTML block in a notebook.
 
-use super::html::{escape, evcxr_html};
+use super::html::{escape, evcxr_html_or_error};
 use super::ImageGrid;
 use crate::error::{Error, Result};
 
@@ -31,10 +31,7 @@ impl SideBySide {
 
     /// evcxr rich display.
     pub fn evcxr_display(&self) {
-        match self.to_html() {
-            Ok(html) => evcxr_html(&html),
-            Err(e) => println!("{e}"),
-        }
+        evcxr_html_or_error(self.to_html());
     }
 }
 

@@ -12,6 +12,7 @@
 //! ```
 //! Every file is written to a temporary name, synced and renamed into place.
 
+mod alarms;
 mod files;
 mod group;
 mod lock;
@@ -19,6 +20,7 @@ mod metrics;
 mod quality;
 mod table;
 
+pub use alarms::advice;
 pub use files::{parquet_bytes, read_json, read_parquet, sync_dir, write_atomic, write_json, write_parquet};
 pub use lock::{host_name, LockHolder, RunLock};
 

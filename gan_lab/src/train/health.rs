@@ -1,7 +1,7 @@
 //! Training-health alarms, evaluated at every logged step from numbers that are deterministic
 //! (so resumed runs raise exactly the alarms uninterrupted runs raise).
 
-use crate::config::{ExperimentConfig, HealthConfig};
+use crate::config::HealthConfig;
 use crate::run::MetricsRow;
 
 /// Mean Euclidean distance over all pairs of the `n` vectors in `x` (each `x.len() / n` long).
@@ -52,37 +52,6 @@ pub fn alarms(cfg: &HealthConfig, previous: &[MetricsRow], row: &MetricsRow) -> 
     out
 }
 
-/// What an alarm means and what to try, in one sentence for `cfg`'s run; printed once per session
-/// when the alarm first appears and shown under a notebook's chunk view.
-pub fn advice(alarm: &str, cfg: &ExperimentConfig) -> Option<String> {
-    let h = &cfg.health;
-    Some(match alarm {
-        "d_winning" if cfg.discriminator.augment.is_none() => format!(
-            "d_winning: mean D(G(z)) stayed below {} for {} logged rows: D wins outright, which on a small \
-             collection means it has memorised the real images and G learns little; augment what D sees \
-             (`--set 'discriminator.augment={{}}'` for DiffAugment, or the adaptive p of the ada-emoji32 \
-             preset; README: \"Augmenting what D sees\")",
-            h.d_fake_floor, h.patience
-        ),
-        "d_winning" => format!(
-            "d_winning: mean D(G(z)) stayed below {} for {} logged rows although D's images are augmented: \
-             raise p (`discriminator.augment.p`), lower the adaptive target, or lower D's learning rate",
-            h.d_fake_floor, h.patience
-        ),
-        "g_stalled" => format!(
-            "g_stalled: a generator update moved its weights by less than {} (relative): check G's learning \
-             rate and whether D's outputs have saturated",
-            h.min_g_update
-        ),
-        "low_diversity" => format!(
-            "low_diversity: the fixed samples became less than {} times as varied as real images: a hint of \
-             mode collapse; look at the sample grid",
-            h.min_diversity
-        ),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,18 +86,6 @@ mod tests {
         let mut mixed = history.clone();
         mixed[cfg.patience as usize - 2] = row(0.5, 1e-3, 1.0);
         assert!(!alarms(&cfg, &mixed, &low).contains(&"d_winning"));
-    }
-
-    #[test]
-    fn the_d_winning_advice_suggests_augmentation_only_where_there_is_none() {
-        let mut cfg = crate::config::preset("dcgan-emoji32").unwrap();
-        let plain = advice("d_winning", &cfg).unwrap();
-        assert!(plain.contains("discriminator.augment") && plain.contains("below 0.") && plain.contains("Augmenting"), "{plain}");
-        cfg = crate::config::preset("ada-emoji32").unwrap();
-        let augmented = advice("d_winning", &cfg).unwrap();
-        assert!(augmented.contains("although D's images are augmented"), "{augmented}");
-        assert!(advice("low_diversity", &cfg).is_some() && advice("g_stalled", &cfg).is_some());
-        assert_eq!(advice("non_finite", &cfg), None, "non_finite stops the chunk with its own error");
     }
 
     /// Mean D(G(z)) of every logged row (log_every 50, steps 50–800) of measured dcgan-emoji32

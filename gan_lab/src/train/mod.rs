@@ -21,7 +21,7 @@ pub use checkpoint::{changed_fields, TrainState, CHECKPOINT_FORMAT, GENERATOR_EM
 pub use verify::{file_digest, FileDigest};
 pub use ema::{ema_start, ema_update};
 pub use fused::{FusedUpdate, TrainBackend};
-pub use health::{advice, alarms, mean_pairwise_distance, relative_change};
+pub use health::{alarms, mean_pairwise_distance, relative_change};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
 pub use crate::run::format_duration;
 pub use progress::progress_line;

@@ -9,13 +9,13 @@ use std::path::PathBuf;
 use super::TrainBackend;
 use burn::tensor::Tensor;
 
-use super::health::{advice, alarms, mean_pairwise_distance, relative_change};
+use super::health::{alarms, mean_pairwise_distance, relative_change};
 use super::quality::Evaluation;
 use super::{StepStats, Trainer};
 use crate::error::{Error, Result};
 use crate::model::flat_parameters;
 use crate::report::{display_scale, ImageGrid};
-use crate::run::{append_metrics_journal, unix_now, write_json, MetricsRow, PlatformRecord, RunDir, RunLock, Summary};
+use crate::run::{advice, append_metrics_journal, unix_now, write_json, MetricsRow, PlatformRecord, RunDir, RunLock, Summary};
 
 /// Sums over the current logging interval.
 #[derive(Debug, Clone, Default)]
