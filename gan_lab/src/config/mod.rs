@@ -262,6 +262,11 @@ fn default_samples() -> usize {
     64
 }
 
+/// 16 hex digits of the SHA-256 of `json` (configuration hashes and keys).
+fn short_digest(json: &str) -> String {
+    crate::hex(&Sha256::digest(json.as_bytes())[..8])
+}
+
 impl ExperimentConfig {
     /// Reads a JSON config file. Unknown fields and wrong types are errors naming the file.
     pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self> {
@@ -292,9 +297,7 @@ impl ExperimentConfig {
     /// Short stable hash (16 hex digits of SHA-256 over the canonical JSON): two runs with the
     /// same hash trained the same configuration.
     pub fn hash(&self) -> String {
-        let json = serde_json::to_string(self).expect("config serialises");
-        let digest = Sha256::digest(json.as_bytes());
-        crate::hex(&digest[..8])
+        short_digest(&serde_json::to_string(self).expect("config serialises"))
     }
 
     /// Hash of the configuration without its seed, step budget and alarm thresholds: runs that
@@ -308,7 +311,7 @@ impl ExperimentConfig {
         if let Some(fields) = json.as_object_mut() {
             fields.remove("health");
         }
-        crate::hex(&Sha256::digest(json.to_string().as_bytes())[..8])
+        short_digest(&json.to_string())
     }
 
     /// Image shape [channels, height, width].

@@ -8,7 +8,8 @@ use super::{mode_name, Experiment};
 use crate::backend::BackendKind;
 use crate::error::Result;
 use crate::report::{escape, evcxr_html_or_error, format_number, scrolling, Chart, ImageGrid, Series};
-use crate::run::MetricsRow;
+use crate::config::ExperimentConfig;
+use crate::run::{format_duration, MetricsRow};
 
 /// One chunk's report.
 #[derive(Debug, Clone)]
@@ -36,35 +37,18 @@ pub struct ChunkView {
     pub advice: Vec<String>,
 }
 
-/// The loss chart and the D(x) / D(G(z)) chart of a run's history (none when it is empty).
-pub fn history_charts(history: &[MetricsRow]) -> Result<Vec<Chart>> {
-    if history.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The loss chart and the D(x) / D(G(z)) chart of a run's history (none when it is empty) for
+/// configuration `cfg`, each with a caption saying what it shows and at what budget.
+pub fn history_charts(history: &[MetricsRow], cfg: &ExperimentConfig) -> Result<Vec<Chart>> {
+    let Some(last) = history.last() else { return Ok(Vec::new()) };
     let line = |name: &str, f: fn(&MetricsRow) -> f64| Series::new(name, history.iter().map(|r| (r.step as f64, f(r))).collect());
+    let budget = format!("mean of each logged interval; steps 0–{} of batch {}, {} of training", last.step, cfg.train.batch_size, format_duration(last.train_s));
     Ok(vec![
-        Chart::lines("Losses", "generator step", "loss per image", &[line("D loss", |r| r.d_loss), line("G loss", |r| r.g_loss)])?,
-        Chart::lines("Discriminator outputs", "generator step", "mean sigmoid(D), probability", &[line("D(x)", |r| r.d_real), line("D(G(z))", |r| r.d_fake)])?,
+        Chart::lines("Losses", "generator step", "loss per image", &[line("D loss", |r| r.d_loss), line("G loss", |r| r.g_loss)])?
+            .with_caption(format!("{} loss, {budget}", cfg.loss.name())),
+        Chart::lines("Discriminator outputs", "generator step", "mean sigmoid(D), probability", &[line("D(x)", |r| r.d_real), line("D(G(z))", |r| r.d_fake)])?
+            .with_caption(format!("D's outputs on real and generated images, {budget}")),
     ])
-}
-
-/// The history charts with captions saying what they show and at what budget.
-fn captioned(charts: Vec<Chart>, exp: &Experiment, history: &[MetricsRow]) -> Vec<Chart> {
-    let cfg = exp.config();
-    let budget = match history.last() {
-        Some(r) => format!("steps 0–{} of batch {}, {} of training", r.step, cfg.train.batch_size, crate::run::format_duration(r.train_s)),
-        None => String::new(),
-    };
-    charts
-        .into_iter()
-        .map(|c| {
-            let what = match c.title.as_str() {
-                "Losses" => format!("{} loss", cfg.loss.name()),
-                _ => "D's outputs on real and generated images".into(),
-            };
-            c.with_caption(format!("{what}, mean of each logged interval; {budget}"))
-        })
-        .collect()
 }
 
 impl ChunkView {
@@ -84,8 +68,7 @@ impl ChunkView {
             Some(p) => Some(ImageGrid::open(p)?),
             None => None,
         };
-        let alarms = history.last().map(|r| r.alarms.clone()).unwrap_or_default();
-        let advice = alarms.split(',').filter_map(|a| crate::run::advice(a, exp.config())).collect();
+        let advice = history.last().map_or(Vec::new(), |r| r.alarm_names().filter_map(|a| crate::run::advice(a, exp.config())).collect());
         Ok(ChunkView {
             advice,
             run: exp.run_dir().name(),
@@ -99,7 +82,7 @@ impl ChunkView {
             wall_seconds,
             images_per_s,
             interrupted,
-            charts: captioned(history_charts(&history)?, exp, &history),
+            charts: history_charts(&history, exp.config())?,
             history,
             sample,
             sample_path,

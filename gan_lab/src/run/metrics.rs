@@ -46,6 +46,13 @@ pub struct MetricsRow {
     pub alarms: String,
 }
 
+impl MetricsRow {
+    /// The names of the alarms raised at this row (none when healthy).
+    pub fn alarm_names(&self) -> impl Iterator<Item = &str> {
+        self.alarms.split(',').filter(|a| !a.is_empty())
+    }
+}
+
 /// The f64 columns in order. `augment_p` came last and later: tables and journals written
 /// before it (when nothing was augmented) lack it and read as 0.
 const F64_COLUMNS: [&str; 14] = [

@@ -154,7 +154,7 @@ impl<B: TrainBackend> Recorder<B> {
     /// The advice for the alarms of `row` this session has not advised on yet (each once).
     pub fn new_advice(&mut self, row: &MetricsRow, trainer: &Trainer<B>) -> Vec<String> {
         let mut out = Vec::new();
-        for name in row.alarms.split(',').filter(|a| !a.is_empty()) {
+        for name in row.alarm_names() {
             if !self.advised.iter().any(|a| a == name) {
                 self.advised.push(name.to_string());
                 out.extend(advice(name, trainer.config()));
