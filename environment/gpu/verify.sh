@@ -17,7 +17,7 @@
 # VERIFY_STEPS, VERIFY_BATCH and VERIFY_LONG_STEPS to keep that short): how the script is tested
 # on machines without a GPU.
 # The checks are functions that `check` calls by name.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2329
 set -uo pipefail
 OUT=${1:?usage: $0 OUT_DIR}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
