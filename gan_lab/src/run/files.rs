@@ -35,7 +35,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// A DataFrame as parquet bytes; `what` names it in errors.
 pub fn parquet_bytes(mut df: polars::prelude::DataFrame, what: &str) -> Result<Vec<u8>> {
-    use polars::prelude::ParquetWriter;
+    use polars_io::parquet::write::ParquetWriter;
     let mut buf = std::io::Cursor::new(Vec::new());
     ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| Error::table(what, e))?;
     Ok(buf.into_inner())
@@ -48,7 +48,7 @@ pub fn write_parquet(path: &Path, df: polars::prelude::DataFrame) -> Result<()> 
 
 /// Reads a parquet file; errors name the file and say it is not a readable `what`.
 pub fn read_parquet(path: &Path, what: &str) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::{ParquetReader, SerReader};
+    use polars_io::{parquet::read::ParquetReader, SerReader};
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     ParquetReader::new(file).finish().map_err(|e| Error::bad_file(path, format!("not a readable {what} ({e})")))
 }
