@@ -6,7 +6,8 @@
 #                       venv/      Python venv with Jupyter (environment/requirements-notebooks.txt)
 #                       tools/     evcxr_jupyter, the Rust kernel (pinned version below)
 #                       target/    cargo's build cache for the gan-lab engine (CARGO_TARGET_DIR)
-#                       evcxr/     per-notebook kernel build folders (EVCXR_TMPDIR)
+#                       evcxr/     the kernel-side build (warm-up/) and a copy of it per notebook
+#                                  (EVCXR_TMPDIR; see evcxr-kernel.sh)
 #   GAN_LAB_ENGINE_FEATURES  cargo features of the engine build (e.g. "cuda" on a GPU machine);
 #                     also written into the kernel spec, so notebooks build the same engine
 #   GAN_LAB_KERNELS_DIR  where the kernel spec goes (default: Jupyter's user data folder, kernels/)
@@ -61,6 +62,11 @@ step "gan-lab engine (release build${GAN_LAB_ENGINE_FEATURES:+, features $GAN_LA
 
 step "notebook kernel build cache (the first cell of every notebook)"
 "$VENV/bin/python" "$ROOT/notebooks/execute.py" --warm-up
+# Build folders named after a notebook alone, from before evcxr-kernel.sh (which names them
+# <notebook>-<hash> and locks them): nothing uses them any more.
+for old in "$GAN_LAB_HOME"/evcxr/[0-9][0-9]_* "$GAN_LAB_HOME"/evcxr/check-interrupt "$GAN_LAB_HOME"/evcxr/measure-throughput; do
+    if [ -d "$old" ] && [ ! -e "$old.lock" ]; then rm -rf "$old"; fi
+done
 
 step "done. Open the notebooks with:"
 echo "   $VENV/bin/jupyter lab --ip 127.0.0.1 $ROOT/notebooks"

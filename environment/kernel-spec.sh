@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registers the evcxr Rust kernel with Jupyter: writes KERNELS_DIR/rust/kernel.json, only when its
-# content changes (a second run leaves the file untouched). Used by install.sh and by SageMaker's
-# on-start.sh (whose home folder is rebuilt at every start).
+# content changes (a second run leaves the file untouched). The kernel starts through
+# evcxr-kernel.sh, which gives each notebook a build folder that is already built. Used by
+# install.sh and by SageMaker's on-start.sh (whose home folder is rebuilt at every start).
 #
 #   environment/kernel-spec.sh KERNELS_DIR EVCXR_JUPYTER CARGO_TARGET_DIR [ENGINE_FEATURES]
 #
@@ -26,10 +27,11 @@ fi
 LIBDIR=$(rustc --print target-libdir)
 CARGO_DIR=$(dirname "$(command -v cargo)")
 mkdir -p "$KERNELS_DIR/rust"
-python3 - "$KERNELS_DIR/rust/kernel.json" "$EVCXR" "$LIBDIR" "$CARGO_DIR" "$TARGET" "$FEATURES" \
+LAUNCHER=$(cd "$(dirname "$0")" && pwd)/evcxr-kernel.sh
+python3 - "$KERNELS_DIR/rust/kernel.json" "$LAUNCHER" "$EVCXR" "$LIBDIR" "$CARGO_DIR" "$TARGET" "$FEATURES" \
     "${RUSTUP_HOME:-}" "${CARGO_HOME:-}" "${GAN_LAB_HOME:-}" <<'PY'
 import json, os, sys
-path, kernel, libdir, cargo_dir, target, features, rustup_home, cargo_home, gan_lab_home = sys.argv[1:]
+path, launcher, kernel, libdir, cargo_dir, target, features, rustup_home, cargo_home, gan_lab_home = sys.argv[1:]
 env = {
     "LD_LIBRARY_PATH": libdir,
     "PATH": cargo_dir + ":/usr/local/bin:/usr/bin:/bin",
@@ -39,7 +41,7 @@ for key, value in [("RUSTUP_HOME", rustup_home), ("CARGO_HOME", cargo_home), ("G
     if value:
         env[key] = value
 spec = {
-    "argv": [kernel, "--control_file", "{connection_file}"],
+    "argv": [launcher, kernel, "--control_file", "{connection_file}"],
     "display_name": "Rust",
     "language": "rust",
     "interrupt_mode": "message",

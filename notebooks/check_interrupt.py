@@ -18,7 +18,7 @@ from jupyter_client.manager import start_new_kernel
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import kernel_environment, shared_first_cell, use_build_folder  # noqa: E402
+from execute import kernel_environment, name_next_kernel, shared_first_cell  # noqa: E402
 
 
 def run(kc, code, timeout=600):
@@ -41,8 +41,8 @@ def run(kc, code, timeout=600):
 
 
 def main():
-    home = kernel_environment()
-    use_build_folder(home, "check-interrupt")
+    kernel_environment()
+    name_next_kernel(HERE / "check-interrupt")
     runs = tempfile.mkdtemp(prefix="gan_lab_interrupt_")
     os.environ["GAN_LAB_RUNS_DIR"] = runs
     km, kc = start_new_kernel(kernel_name="rust", cwd=str(HERE), startup_timeout=600)

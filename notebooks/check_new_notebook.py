@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 
 import nbformat
 from nbclient import NotebookClient
@@ -23,7 +24,7 @@ from nbconvert import HTMLExporter
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import first_cell_seconds, kernel_environment, outputs_of, use_build_folder  # noqa: E402
+from execute import first_cell_seconds, kernel_environment, name_next_kernel, outputs_of  # noqa: E402
 
 
 def readme_cells():
@@ -47,15 +48,19 @@ def main():
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Rust", "language": "rust", "name": "rust"}
     nb.cells = [nbformat.v4.new_markdown_cell("# A notebook of your own")] + [nbformat.v4.new_code_cell(c) for c in readme_cells()]
-    # Its own build folder, as a notebook nobody has opened before gets; removed afterwards.
-    (home / "evcxr").mkdir(parents=True, exist_ok=True)
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="new-notebook-", dir=home / "evcxr"))
-    use_build_folder(home, folder.name)
+    # A name no notebook had before, so the kernel gets a new build folder as a notebook opened for
+    # the first time does (a copy of the warm-up folder); removed afterwards.
+    name = f"new-notebook-{uuid.uuid4().hex[:12]}"
+    name_next_kernel(HERE / f"{name}.ipynb")
     started = time.monotonic()
     try:
         NotebookClient(nb, kernel_name="rust", timeout=1800, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        for folder in (home / "evcxr").glob(f"{name}-*"):
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.unlink(missing_ok=True)
     seconds = time.monotonic() - started
     found = outputs_of(nb)
     args.reports.mkdir(parents=True, exist_ok=True)

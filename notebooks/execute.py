@@ -10,6 +10,7 @@ a notebook failed or lacks the outputs its metadata (`gan_lab.expects`) promises
 """
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import pathlib
@@ -53,11 +54,12 @@ def kernel_environment():
     return home
 
 
-def use_build_folder(home, name):
-    """Points the next kernel at the persistent build folder `name` (EVCXR_TMPDIR)."""
-    folder = home / "evcxr" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ["EVCXR_TMPDIR"] = str(folder)
+def name_next_kernel(notebook):
+    """Names the notebook the next kernel runs, as JupyterLab does (JPY_SESSION_NAME): the kernel
+    spec's evcxr-kernel.sh then starts it in that notebook's own build folder, copied from the
+    warm-up folder the first time."""
+    os.environ.pop("EVCXR_TMPDIR", None)
+    os.environ["JPY_SESSION_NAME"] = str(notebook)
 
 
 def shared_first_cell():
@@ -106,20 +108,25 @@ def banner(mode, seconds, status):
 
 
 def warm_up(home):
-    """Runs the first code cell that every notebook shares, so evcxr's build cache (`:cache`) holds
-    the notebook side of gan_lab before the first notebook opens."""
+    """Builds the kernel side of gan_lab (the first code cell every notebook shares) in the warm-up
+    folder, which evcxr-kernel.sh copies for every notebook opened for the first time; evcxr's
+    `:cache` keeps the compiled dependencies too. Holds the folder's lock exclusively meanwhile,
+    so no kernel copies it half-built."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(shared_first_cell()), nbformat.v4.new_code_cell("use gan_lab::prelude::*;\nmode_name()")]
-    use_build_folder(home, "warm-up")
+    folder = home / "evcxr" / "warm-up"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["EVCXR_TMPDIR"] = str(folder)
     started = time.monotonic()
-    NotebookClient(nb, kernel_name="rust", timeout=3600, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
+    with open(home / "evcxr" / "warm-up.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        NotebookClient(nb, kernel_name="rust", timeout=3600, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
     print(f"   kernel side of gan_lab built (or found) in {time.monotonic() - started:.0f} s", flush=True)
 
 
-def run_one(path, args, home):
+def run_one(path, args):
     nb = nbformat.read(path, as_version=4)
-    # A persistent build folder per notebook: the second run of a notebook skips evcxr's build.
-    use_build_folder(home, path.stem)
+    name_next_kernel(path)
     client = NotebookClient(
         nb,
         kernel_name="rust",
@@ -158,7 +165,7 @@ def main():
     p.add_argument("--quick", action="store_true", help="set GAN_LAB_QUICK=1 (smoke-test sizes)")
     p.add_argument("--reports", type=pathlib.Path, default=ROOT / "reports")
     p.add_argument("--cell-timeout", type=int, default=3 * 3600, help="seconds one cell may take")
-    p.add_argument("--warm-up", action="store_true", help="only build the kernel side of gan_lab into evcxr's cache")
+    p.add_argument("--warm-up", action="store_true", help="only build the kernel side of gan_lab (the folder new notebooks start from)")
     args = p.parse_args()
     args.mode = "quick" if args.quick else "full"
     os.environ["GAN_LAB_QUICK"] = "1" if args.quick else "0"
@@ -171,7 +178,7 @@ def main():
     results = []
     for path in notebooks:
         print(f"executing {path.name} ({args.mode} mode) ...", flush=True)
-        r = run_one(path.resolve(), args, home)
+        r = run_one(path.resolve(), args)
         results.append(r)
         print(f"  {r['status']} in {r['seconds']:.0f} s (first cell {r['first_cell_s']} s): {r['png']} PNG, {r['svg']} SVG -> {r['report']}", flush=True)
     (args.reports / "summary.json").write_text(json.dumps({"mode": args.mode, "results": results}, indent=2) + "\n")

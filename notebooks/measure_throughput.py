@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import kernel_environment, shared_first_cell, use_build_folder  # noqa: E402
+from execute import kernel_environment, name_next_kernel, shared_first_cell  # noqa: E402
 
 
 def main():
@@ -32,7 +32,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=40)
     args = p.parse_args()
-    home = kernel_environment()
+    kernel_environment()
     os.environ["GAN_LAB_QUICK"] = "0"
     engine = pathlib.Path(os.environ["CARGO_TARGET_DIR"]) / "release" / "gan-lab"
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "gan_lab", "--bin", "gan-lab"], cwd=HERE.parent, check=True)
@@ -53,7 +53,7 @@ let chunk = exp.train_steps({args.steps})?;
 println!("RESULT {{}} {{}} {{}}", chunk.images_per_s, chunk.wall_images_per_s(), t.elapsed().as_secs_f64());"""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(shared_first_cell()), nbformat.v4.new_code_cell(code)]
-    use_build_folder(home, "measure-throughput")
+    name_next_kernel(HERE / "measure-throughput")
     started = time.monotonic()
     NotebookClient(nb, kernel_name="rust", timeout=3600, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
     text = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.get("output_type") == "stream")

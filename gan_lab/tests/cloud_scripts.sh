@@ -88,7 +88,8 @@ spec="$kernels/rust/kernel.json"
 python3 - "$spec" "$sm" <<'PY'
 import json, sys
 spec, sm = json.load(open(sys.argv[1])), sys.argv[2]
-assert spec["argv"][0] == f"{sm}/.gan_lab/home/tools/bin/evcxr_jupyter", spec["argv"]
+assert spec["argv"][0] == f"{sm}/gan_lab/environment/evcxr-kernel.sh", spec["argv"]
+assert spec["argv"][1] == f"{sm}/.gan_lab/home/tools/bin/evcxr_jupyter", spec["argv"]
 assert spec["env"]["CARGO_TARGET_DIR"] == f"{sm}/.gan_lab/home/target", spec["env"]
 assert spec["env"]["RUSTUP_HOME"] == f"{sm}/.gan_lab/rustup", spec["env"]
 assert spec["env"]["GAN_LAB_HOME"] == f"{sm}/.gan_lab/home", spec["env"]
