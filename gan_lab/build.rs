@@ -1,9 +1,16 @@
-//! Embeds the git commit the binary was built from (when built inside a git checkout), so every
+//! Embeds the git commit the engine was built from (when built inside a git checkout), so every
 //! run's platform.json can say which code produced it.
 
 use std::process::Command;
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    // Only the engine records the commit. Without it (the notebook kernel's build) nothing here
+    // may depend on git: every commit would recompile gan_lab under the notebooks that are open.
+    if std::env::var_os("CARGO_FEATURE_ENGINE").is_none() {
+        println!("cargo:rustc-env=GAN_LAB_GIT_COMMIT=");
+        return;
+    }
     let commit = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
@@ -18,5 +25,4 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    println!("cargo:rerun-if-changed=build.rs");
 }
