@@ -24,7 +24,7 @@ from nbconvert import HTMLExporter
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import first_cell_seconds, kernel_environment, name_next_kernel, outputs_of  # noqa: E402
+from execute import failures_of, first_cell_seconds, kernel_environment, name_next_kernel, outputs_of  # noqa: E402
 
 
 def readme_cells():
@@ -68,8 +68,9 @@ def main():
     report.write_text(HTMLExporter(embed_images=True).from_notebook_node(nb)[0], encoding="utf-8")
     print(f"new notebook: {len(nb.cells) - 1} code cells in {seconds:.0f} s (first cell {first_cell_seconds(nb)} s): "
           f"{found['svg']} SVG, {found['png']} PNG, {found['errors']} errors -> {report}")
-    if found["errors"] or found["svg"] == 0 or found["png"] == 0:
-        sys.exit("the new notebook did not show its chunk report (SVG charts and a PNG grid) without errors")
+    failures = failures_of(nb, checks=False)
+    if failures or found["svg"] == 0 or found["png"] == 0:
+        sys.exit(f"the new notebook did not show its chunk report (SVG charts and a PNG grid) without errors: {failures}")
     return 0
 
 

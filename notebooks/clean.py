@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Keep committed notebooks clean: no outputs, no execution counts, no per-machine metadata.
+"""Keep committed notebooks clean: no outputs, no execution counts, no per-machine metadata; an H1
+title first and checks that end by printing `checks passed`.
 
     python3 notebooks/clean.py            # strip every notebooks/NN_*.ipynb in place
     python3 notebooks/clean.py --check    # exit 1 and name the notebooks that are not clean
@@ -35,6 +36,9 @@ def problems(doc):
     extra = set(doc.get("metadata", {})) - KEEP_METADATA
     if extra:
         found.append(f"notebook metadata {sorted(extra)}")
+    code = [c for c in doc.get("cells", []) if c.get("cell_type") == "code"]
+    if code and not "".join(code[-1].get("source", "")).rstrip().endswith('println!("checks passed");'):
+        found.append('the last code cell does not end with println!("checks passed"); (execute.py takes its absence for a failed check)')
     first = doc.get("cells", [{}])[0]
     if first.get("cell_type") != "markdown" or not "".join(first.get("source", "")).startswith("# "):
         found.append("does not open with an H1 title")

@@ -6,7 +6,8 @@
 Each notebook runs in a fresh kernel from the notebooks/ folder; any cell error fails it. The
 executed copy is exported to DIR/<name>.html with every chart (SVG) and image (PNG) embedded and a
 banner saying which mode made it. The committed notebooks are never written to. Exit status 1 when
-a notebook failed or lacks the outputs its metadata (`gan_lab.expects`) promises.
+a notebook failed (an error, a panic such as a failed assertion, or a last cell that did not print
+`checks passed`) or lacks the outputs its metadata (`gan_lab.expects`) promises.
 """
 import argparse
 import datetime
@@ -14,6 +15,7 @@ import fcntl
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -83,6 +85,34 @@ def outputs_of(nb):
     return {"png": png, "svg": svg, "errors": errors}
 
 
+CHECKS_PASSED = "checks passed"
+PANIC = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (\S+):\n(.*)$", re.M)
+
+
+def failures_of(nb, checks=True):
+    """What failed in an executed notebook, one line per problem. evcxr marks only compile errors
+    as errors: a panic (a failed `assert!`) and an error returned by `?` are printed on stderr and
+    the cell counts as run. So a panic is found by Rust's own panic line, and (with `checks`) the
+    last code cell must print `checks passed` as its last act, which a `?` error before it skips."""
+    found = []
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    for n, (i, cell) in enumerate(code, start=1):
+        stderr = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append(f"code cell {n}: {out.get('ename', 'Error')}: {out.get('evalue', '')}".strip())
+        for m in PANIC.finditer(stderr):
+            found.append(f"code cell {n} panicked: {m.group(2).strip()} ({m.group(1)})")
+    if checks and code:
+        n, last = len(code), code[-1][1]
+        stdout = "".join(o.get("text", "") for o in last.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        if not found and CHECKS_PASSED not in stdout:
+            stderr = "".join(o.get("text", "") for o in last.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
+            tail = stderr.strip().splitlines()[-1:] or ["no error printed"]
+            found.append(f"code cell {n} (the checks) did not reach `println!(\"{CHECKS_PASSED}\")`: {tail[0]}")
+    return found
+
+
 def first_cell_seconds(nb):
     """Seconds the first code cell (`:dep gan_lab`) took, from nbclient's timing metadata."""
     import dateutil.parser
@@ -147,8 +177,9 @@ def run_one(path, args):
     found["first_cell_s"] = first_cell_seconds(nb)
     expects = nb.metadata.get("gan_lab", {}).get("expects", [])
     missing = [kind for kind in expects if found.get(kind, 0) == 0]
-    if error is None and found["errors"]:
-        error = f"{found['errors']} error outputs"
+    failures = failures_of(nb)
+    if error is None and failures:
+        error = "; ".join(failures)
     if error is None and missing:
         error = "no " + " and no ".join(missing) + " output"
     status = "ok" if error is None else f"FAILED: {error}"
