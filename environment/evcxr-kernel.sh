@@ -12,7 +12,7 @@
 # starts built. A kernel without a notebook name (a console), or a second kernel on a notebook that
 # is already open, gets a temporary copy, removed by the next start after that kernel ends.
 # Each kernel holds a lock on its folder for its lifetime (flock on <folder>.lock, inherited by
-# evcxr). A folder is about 1 GB: beyond the GAN_LAB_KERNEL_FOLDERS (default 12) most recently
+# evcxr). A folder is about 1.3 GB: beyond the GAN_LAB_KERNEL_FOLDERS (default 12) most recently
 # started notebooks, the folders of the others are removed when no kernel holds them (they are
 # copied again when those notebooks open). An EVCXR_TMPDIR already set is used as it is.
 set -euo pipefail

@@ -89,27 +89,29 @@ CHECKS_PASSED = "checks passed"
 PANIC = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (\S+):\n(.*)$", re.M)
 
 
+def stream_text(cell, name):
+    """Everything a cell printed on `name` ("stdout" or "stderr")."""
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == name)
+
+
 def failures_of(nb, checks=True):
     """What failed in an executed notebook, one line per problem. evcxr marks only compile errors
     as errors: a panic (a failed `assert!`) and an error returned by `?` are printed on stderr and
-    the cell counts as run. So a panic is found by Rust's own panic line, and (with `checks`) the
-    last code cell must print `checks passed` as its last act, which a `?` error before it skips."""
+    the cell counts as run. So a panic is looked for by Rust's own panic line (evcxr forwards
+    stderr from its own thread, so under load that text can come after the cell has ended and be
+    missed), and, reliably, the last code cell must print `checks passed` on stdout as its last
+    act, which a panic or a `?` error before it skips."""
     found = []
-    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    for n, (i, cell) in enumerate(code, start=1):
-        stderr = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for n, cell in enumerate(code, start=1):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 found.append(f"code cell {n}: {out.get('ename', 'Error')}: {out.get('evalue', '')}".strip())
-        for m in PANIC.finditer(stderr):
+        for m in PANIC.finditer(stream_text(cell, "stderr")):
             found.append(f"code cell {n} panicked: {m.group(2).strip()} ({m.group(1)})")
-    if checks and code:
-        n, last = len(code), code[-1][1]
-        stdout = "".join(o.get("text", "") for o in last.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        if not found and CHECKS_PASSED not in stdout:
-            stderr = "".join(o.get("text", "") for o in last.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
-            tail = stderr.strip().splitlines()[-1:] or ["no error printed"]
-            found.append(f"code cell {n} (the checks) did not reach `println!(\"{CHECKS_PASSED}\")`: {tail[0]}")
+    if checks and code and not found and CHECKS_PASSED not in stream_text(code[-1], "stdout"):
+        tail = stream_text(code[-1], "stderr").strip().splitlines()[-1:]
+        found.append(f"code cell {len(code)} (the checks) did not reach `println!(\"{CHECKS_PASSED}\")`" + "".join(f": {t}" for t in tail))
     return found
 
 
