@@ -190,8 +190,10 @@ fn kill_9_at_random_moments_leaves_runs_that_open_list_and_resume() {
     let table = RunTable::load(&runs).unwrap();
     assert!(table.problems.is_empty(), "{:?}", table.problems);
     let dirs: Vec<PathBuf> = std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(table.len(), trials.len());
-    assert_eq!(dirs.len(), trials.len());
+    // A kill before the process made its run folder (a loaded machine starts slower than the
+    // shortest delay) leaves nothing to resume, which is fine; every folder made must be a run.
+    assert_eq!(table.len(), dirs.len());
+    assert!(dirs.len() + 2 >= trials.len(), "only {} of {} processes made a run folder", dirs.len(), trials.len());
     let mut resumed_from_checkpoint = 0;
     for dir in dirs {
         let run = RunDir::open(&dir).unwrap();
@@ -203,9 +205,10 @@ fn kill_9_at_random_moments_leaves_runs_that_open_list_and_resume() {
         assert_eq!(after, before + 2, "{}", dir.display());
     }
     eprintln!(
-        "kill -9 trials: {} runs killed, all open, list and resume; {resumed_from_checkpoint} from a checkpoint, {} from step 0",
+        "kill -9 trials: {} processes killed, {} runs made, all open, list and resume; {resumed_from_checkpoint} from a checkpoint, {} from step 0",
         trials.len(),
-        trials.len() - resumed_from_checkpoint
+        table.len(),
+        table.len() - resumed_from_checkpoint
     );
     assert!(resumed_from_checkpoint >= trials.len() / 2, "most kills land after the first checkpoint");
 }
