@@ -12,7 +12,6 @@ import argparse
 import os
 import pathlib
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from nbconvert import HTMLExporter
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import failures_of, first_cell_seconds, kernel_environment, name_next_kernel, outputs_of  # noqa: E402
+from execute import failures_of, first_cell_seconds, kernel_environment, name_next_kernel, outputs_of, remove_build_folders  # noqa: E402
 
 
 def readme_cells():
@@ -56,11 +55,7 @@ def main():
     try:
         NotebookClient(nb, kernel_name="rust", timeout=1800, startup_timeout=600, resources={"metadata": {"path": str(HERE)}}).execute()
     finally:
-        for folder in (home / "evcxr").glob(f"{name}-*"):
-            if folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
-            else:
-                folder.unlink(missing_ok=True)
+        remove_build_folders(home, name)
     seconds = time.monotonic() - started
     found = outputs_of(nb)
     args.reports.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -62,6 +63,12 @@ def name_next_kernel(notebook):
     warm-up folder the first time."""
     os.environ.pop("EVCXR_TMPDIR", None)
     os.environ["JPY_SESSION_NAME"] = str(notebook)
+
+
+def remove_build_folders(home, name):
+    """Removes the build folder (and its lock) that evcxr-kernel.sh made for notebook `name`."""
+    for path in (home / "evcxr").glob(f"{name}-*"):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def shared_first_cell():

@@ -27,7 +27,7 @@ from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import kernel_environment, name_next_kernel, shared_first_cell  # noqa: E402
+from execute import kernel_environment, name_next_kernel, remove_build_folders, shared_first_cell  # noqa: E402
 
 SECOND_CELL = 'use gan_lab::prelude::*;\nlet mut cfg = preset("dcgan28")?;\ncfg.train.log_every = 5;\ncfg.name.len()'
 
@@ -66,8 +66,7 @@ def main():
             results["empty folder"].append(cell_times())
         finally:
             shutil.rmtree(empty, ignore_errors=True)
-            for path in evcxr.glob(f"{name}-*"):
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            remove_build_folders(home, name)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s + {v[-1][1]:.1f} s" for k, v in results.items()), flush=True)
     print(f"\nseconds over {args.rounds} rounds, median (min–max): first cell (:dep gan_lab) | second cell (first `let`)")
     for kind, rows in results.items():
