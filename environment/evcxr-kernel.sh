@@ -25,13 +25,14 @@ BASE=${GAN_LAB_HOME:-$HOME/.cache/gan_lab}/evcxr
 TEMPLATE=$BASE/warm-up
 mkdir -p "$BASE"
 
-# Temporary folders of kernels that have ended (their lock is free).
+# Removes the folder of lock file $1 (and the lock) when no kernel holds that lock.
+remove_unless_held() {
+    if ( exec 8>>"$1"; flock -n 8 ); then rm -rf "${1%.lock}" "$1"; fi
+}
+
+# Temporary folders of kernels that have ended.
 for old in "$BASE"/tmp-*.lock; do
-    [ -e "$old" ] || continue
-    folder=${old%.lock}
-    if ( exec 8>>"$old"; flock -n 8 ); then
-        rm -rf "$folder" "$old"
-    fi
+    [ -e "$old" ] && remove_unless_held "$old"
 done
 
 # A copy of the warm-up folder (or nothing: evcxr then builds from scratch) at $1, made under
@@ -61,9 +62,7 @@ if [ -n "${JPY_SESSION_NAME:-}" ]; then
         # the least recently started notebooks' folders beyond the limit, when no kernel holds them
         keep=${GAN_LAB_KERNEL_FOLDERS:-12}
         find "$BASE" -maxdepth 1 -name '*.lock' ! -name 'tmp-*' ! -name 'warm-up.lock' -printf '%T@ %p\n' |
-            sort -rn | tail -n +$((keep + 1)) | cut -d' ' -f2- | while read -r old; do
-                if ( exec 8>>"$old"; flock -n 8 ); then rm -rf "${old%.lock}" "$old"; fi
-            done
+            sort -rn | tail -n +$((keep + 1)) | cut -d' ' -f2- | while read -r old; do remove_unless_held "$old"; done
     else
         exec 9>&-
         folder=

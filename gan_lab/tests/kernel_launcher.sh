@@ -28,6 +28,10 @@ echo built > "$base/warm-up/target/debug/deps/libgan_lab.so"
 touch -d '2026-01-01 00:00' "$base/warm-up/target/debug/deps/libgan_lab.so"
 echo "[package]" > "$base/warm-up/Cargo.toml"
 
+folders_left() { # the notebook folders under evcxr/, by name without their hash
+    find "$base" -maxdepth 1 -mindepth 1 -type d ! -name warm-up -printf '%f\n' | sed 's/-[0-9a-f]*$//' | sort | tr '\n' ' '
+}
+
 open_nb() { # NOTEBOOK OUT [RELEASE]: starts the launcher as JupyterLab would for NOTEBOOK
     JPY_SESSION_NAME=$1 "$LAUNCH" "$fake" "$2" "${3:-}"
 }
@@ -75,11 +79,11 @@ sleep 1.1
 GAN_LAB_KERNEL_FOLDERS=2 open_nb /nb/05.ipynb "$work/i"
 sleep 1.1
 GAN_LAB_KERNEL_FOLDERS=2 open_nb /nb/06.ipynb "$work/j"
-left=$(cd "$base" && find . -maxdepth 1 -mindepth 1 -type d ! -name warm-up -printf '%f\n' | sed 's/-[0-9a-f]*$//' | sort | tr '\n' ' ')
+left=$(folders_left)
 [ "$left" = "03_dcgan 05 06 " ] || fail "after the limit of 2 the folders left are: $left"
 touch "$work/release-h"; wait "$pid_h"
 GAN_LAB_KERNEL_FOLDERS=2 open_nb /nb/07.ipynb "$work/k"
-left=$(cd "$base" && find . -maxdepth 1 -mindepth 1 -type d ! -name warm-up -printf '%f\n' | sed 's/-[0-9a-f]*$//' | sort | tr '\n' ' ')
+left=$(folders_left)
 [ "$left" = "06 07 " ] || fail "once released, the oldest folders go: left $left"
 echo "ok   beyond GAN_LAB_KERNEL_FOLDERS the least recently started notebooks' folders go, never one a kernel holds"
 
