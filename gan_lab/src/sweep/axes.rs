@@ -24,11 +24,11 @@ pub(super) fn label_of(values: &[(String, Value)]) -> String {
     if values.is_empty() {
         return "base".into();
     }
-    values.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", ")
+    values.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(", ")
 }
 
 /// A JSON value as short text: strings without quotes, everything else as compact JSON.
-pub(super) fn compact(v: &Value) -> String {
+pub fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -18,7 +18,7 @@ pub mod status;
 #[cfg(feature = "engine")]
 pub mod worker;
 
-pub use axes::SHORTCUTS;
+pub use axes::{value_text, SHORTCUTS};
 pub use plan::{PlannedRun, SweepPlan};
 pub use status::{run_state, RunState};
 
@@ -49,7 +49,7 @@ impl SweepRecord {
             values: run.values.iter().cloned().collect(),
             backend: run.backend.clone(),
             seed: run.seed,
-            steps: plan.steps,
+            steps: run.steps,
         }
     }
 }
@@ -95,7 +95,7 @@ pub fn absolute(path: &Path) -> Result<PathBuf> {
 /// Every run of `plan` with its state under `runs_dir`.
 pub fn plan_status(plan: &SweepPlan, runs_dir: &Path) -> Result<Vec<(PlannedRun, RunState)>> {
     Ok(plan.expand()?.into_iter().map(|r| {
-        let s = run_state(runs_dir, &r, plan.steps);
+        let s = run_state(runs_dir, &r, r.steps);
         (r, s)
     }).collect())
 }

@@ -11,6 +11,9 @@
 //!   "backends": ["flex"]
 //! }
 //! ```
+//! Instead of `steps`, `"budget": {"images": 512000}` gives every run the same number of training
+//! images whatever its batch size, and `"eval_every": {"images": 64000}` evaluates every run at
+//! the same points: the equal budgets a comparison needs.
 //! Every combination of axis values × backend × seed is one run. Its id (also its folder name)
 //! is `<plan>-<values>-<backend>-s<seed>-<key>`, where `key` is the hash of the configuration
 //! without seed and step budget: the same plan always names the same runs, whatever the order of
@@ -21,7 +24,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::axes::{application_order, apply_axis, compact, label_of, name_part};
+use super::axes::{application_order, apply_axis, label_of, name_part, value_text};
 use crate::config::{preset, set_path, ExperimentConfig};
 use crate::error::{Error, Result};
 
@@ -45,11 +48,44 @@ pub struct SweepPlan {
     pub axes: BTreeMap<String, Vec<Value>>,
     /// One run per seed for every configuration.
     pub seeds: Vec<u64>,
-    /// Generator steps every run trains to (raising it later continues finished runs).
-    pub steps: u64,
+    /// Generator steps every run trains to (raising it later continues finished runs); or…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u64>,
     /// Backends every configuration runs on (default: flex).
     #[serde(default = "default_backends")]
     pub backends: Vec<String>,
+    /// …the training images every run sees, whatever its batch size: `{"images": 512000}` trains
+    /// each run for 512000 ÷ its batch size steps (a whole number: the rules say when it is not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Amount>,
+    /// Evaluate every run at the same points: `{"images": 64000}` sets each run's
+    /// `train.checkpoint_every` to 64000 ÷ its batch size (each checkpoint is evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_every: Option<Amount>,
+}
+
+/// An amount of training measured the same way for every run of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Amount {
+    /// Real images seen (one per G step and batch slot: steps × batch size).
+    Images(u64),
+}
+
+impl Amount {
+    /// The whole number of steps of `batch` images this amount is, or why it is not one.
+    fn steps(self, batch: usize, what: &str) -> std::result::Result<u64, String> {
+        let Amount::Images(n) = self;
+        let batch = batch as u64;
+        if n == 0 {
+            return Err(format!("{what} must be ≥ 1 image, got 0"));
+        }
+        if batch == 0 || n % batch != 0 {
+            let (below, above) = (n / batch.max(1) * batch, n.div_ceil(batch.max(1)) * batch);
+            return Err(format!("{what} of {n} images is not a whole number of steps at batch size {batch} (nearest: {below} or {above})"));
+        }
+        Ok(n / batch)
+    }
 }
 
 fn default_backends() -> Vec<String> {
@@ -70,6 +106,8 @@ pub struct PlannedRun {
     pub values: Vec<(String, Value)>,
     pub backend: String,
     pub seed: u64,
+    /// The steps this run trains to (the plan's `steps`, or its `budget` at this run's batch size).
+    pub steps: u64,
     /// The full configuration (seed and steps included).
     pub config: ExperimentConfig,
 }
@@ -156,8 +194,15 @@ impl SweepPlan {
                 p.push(format!("seed {s} is listed twice"));
             }
         }
-        if self.steps == 0 {
-            p.push("steps must be ≥ 1, got 0".into());
+        match (self.steps, self.budget) {
+            (Some(0), _) => p.push("steps must be ≥ 1, got 0".into()),
+            (Some(_), Some(_)) | (None, None) => p.push("give exactly one of \"steps\" and \"budget\" (e.g. {\"images\": 512000})".into()),
+            _ => {}
+        }
+        if let (Some(Amount::Images(total)), Some(Amount::Images(every))) = (self.budget, self.eval_every) {
+            if every == 0 || total % every != 0 {
+                p.push(format!("budget ({total} images) must be a whole number of eval_every intervals ({every} images), so every run is evaluated at its end"));
+            }
         }
         if self.backends.is_empty() {
             p.push("backends must list at least one backend".into());
@@ -214,7 +259,6 @@ impl SweepPlan {
         for (path, value) in &self.set {
             set_path(&mut base, path, value.clone()).map_err(|e| format!("set '{path}': {e}"))?;
         }
-        set_path(&mut base, "train.steps", Value::from(self.steps)).expect("train.steps exists");
         let order = application_order(&self.axes);
         // Every combination of axis values, the first axis (by name) varying slowest.
         let names: Vec<&String> = self.axes.keys().collect();
@@ -230,19 +274,30 @@ impl SweepPlan {
             let mut cfg = base.clone();
             for axis in &order {
                 let v = &values.iter().find(|(k, _)| k == *axis).expect("every axis has a value").1;
-                apply_axis(&mut cfg, axis, v).map_err(|e| format!("axis '{axis}' = {}: {e}", compact(v)))?;
+                apply_axis(&mut cfg, axis, v).map_err(|e| format!("axis '{axis}' = {}: {e}", value_text(v)))?;
             }
             let parts: Vec<String> = values.iter().map(|(k, v)| name_part(k, v)).collect();
             let name = if parts.is_empty() { self.name.clone() } else { format!("{}-{}", self.name, parts.join("-")) };
             set_path(&mut cfg, "name", Value::from(name)).expect("name exists");
-            let config: ExperimentConfig = serde_json::from_value(cfg).map_err(|e| format!("{}: {e}", label_of(&values)))?;
+            let mut config: ExperimentConfig = serde_json::from_value(cfg).map_err(|e| format!("{}: {e}", label_of(&values)))?;
+            let batch = config.train.batch_size;
+            let at = |e: String| format!("{}: {e}", label_of(&values));
+            let steps = match (self.steps, self.budget) {
+                (Some(steps), _) => steps,
+                (None, Some(budget)) => budget.steps(batch, "budget").map_err(at)?,
+                (None, None) => unreachable!("the rules require steps or budget"),
+            };
+            config.train.steps = steps;
+            if let Some(every) = self.eval_every {
+                config.train.checkpoint_every = every.steps(batch, "eval_every").map_err(at)?;
+            }
             config.validate().map_err(|e| format!("{}: {e}", label_of(&values)))?;
             for backend in &self.backends {
                 for &seed in &self.seeds {
                     let mut c = config.clone();
                     c.seed = seed;
                     let id = format!("{}-{backend}-s{seed}-{}", c.name, &c.key()[..8]);
-                    runs.push(PlannedRun { index: runs.len(), id, values: values.clone(), backend: backend.clone(), seed, config: c });
+                    runs.push(PlannedRun { index: runs.len(), id, values: values.clone(), backend: backend.clone(), seed, steps, config: c });
                 }
             }
         }
@@ -337,6 +392,40 @@ mod tests {
             crate::config::OptimizerConfig::Sgd { lr, momentum, .. } => assert_eq!((*lr, *momentum), (0.1, 0.5)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_images_budget_gives_every_batch_size_the_same_images_and_the_same_evaluation_points() {
+        let json = r#"{"name": "eq", "base": "mlp-gan", "axes": {"batch_size": [32, 64, 128]}, "seeds": [0, 1], "budget": {"images": 12800}, "eval_every": {"images": 3200}}"#;
+        let runs = plan(json).expand().unwrap();
+        assert_eq!(runs.len(), 6);
+        for r in &runs {
+            let (batch, every) = (r.config.train.batch_size as u64, r.config.train.checkpoint_every);
+            assert_eq!((r.steps * batch, r.config.train.steps), (12800, r.steps), "{}", r.id);
+            // A run is evaluated at every checkpoint: the same points, in images, for every run.
+            let points: Vec<u64> = (1..=r.steps).filter(|s| s % every == 0).map(|s| s * batch).collect();
+            assert_eq!(points, [3200, 6400, 9600, 12800], "{}", r.id);
+        }
+        assert_eq!(runs.iter().map(|r| r.steps).collect::<Vec<_>>(), [400, 400, 200, 200, 100, 100]);
+        // A plan without the new fields reads and hashes as before: they are left out of its JSON.
+        let old = plan(ABLATION);
+        assert!(!old.to_json().contains("budget") && !old.to_json().contains("eval_every") && old.to_json().contains("\"steps\": 20"));
+        assert_eq!(old.expand().unwrap()[0].steps, 20);
+    }
+
+    #[test]
+    fn a_budget_that_is_not_whole_steps_or_whole_intervals_is_refused_with_the_nearest_values() {
+        let p = plan(r#"{"name": "eq", "base": "mlp-gan", "axes": {"batch_size": [64, 48]}, "seeds": [0], "budget": {"images": 1000}, "eval_every": {"images": 300}}"#);
+        assert_eq!(p.problems(), ["budget (1000 images) must be a whole number of eval_every intervals (300 images), so every run is evaluated at its end"]);
+        let p = plan(r#"{"name": "eq", "base": "mlp-gan", "axes": {"batch_size": [64, 48]}, "seeds": [0], "budget": {"images": 3072}, "eval_every": {"images": 1024}}"#);
+        let problems = p.problems().join("\n");
+        assert!(problems.contains("batch_size=48: eval_every of 1024 images is not a whole number of steps at batch size 48 (nearest: 1008 or 1056)"), "{problems}");
+        let both = plan(r#"{"name": "eq", "base": "mlp-gan", "seeds": [0], "steps": 10, "budget": {"images": 640}}"#);
+        assert_eq!(both.problems(), ["give exactly one of \"steps\" and \"budget\" (e.g. {\"images\": 512000})"]);
+        let neither = plan(r#"{"name": "eq", "base": "mlp-gan", "seeds": [0]}"#);
+        assert_eq!(neither.problems(), both.problems());
+        let err = serde_json::from_str::<SweepPlan>(r#"{"name": "eq", "base": "mlp-gan", "seeds": [0], "budget": {"hours": 2}}"#).unwrap_err().to_string();
+        assert!(err.contains("unknown variant `hours`") && err.contains("images"), "{err}");
     }
 
     #[test]

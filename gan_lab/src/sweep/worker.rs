@@ -19,9 +19,9 @@ pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour:
     let runs = plan.expand()?;
     let n = runs.len();
     let run = runs.into_iter().nth(index).ok_or_else(|| Error::Other(format!("task {index} is out of range: plan '{}' has {n} runs (0–{})", plan.name, n.saturating_sub(1))))?;
-    let state = run_state(runs_dir, &run, plan.steps);
+    let state = run_state(runs_dir, &run, run.steps);
     if state.is_finished() {
-        println!("{}: {} ({}), nothing to do", run.id, state.name(), state.detail(plan.steps));
+        println!("{}: {} ({}), nothing to do", run.id, state.name(), state.detail(run.steps));
         return Ok(state);
     }
     let dir = run.dir(runs_dir);
@@ -35,7 +35,7 @@ pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour:
     };
     if let Err(e) = &result {
         if dir.is_dir() {
-            let step = run_state(runs_dir, &run, plan.steps).step();
+            let step = run_state(runs_dir, &run, run.steps).step();
             record_failure(&dir, &e.to_string(), step)?;
         }
     }
@@ -69,12 +69,12 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
         session.set_stop_flag(stop);
     }
     let done = session.step();
-    println!("{} ({}, {} seed {}): step {done} of {}", run.id, run.label(), run.backend, run.seed, plan.steps);
-    if done < plan.steps {
-        let report = session.train_steps(plan.steps - done)?;
+    println!("{} ({}, {} seed {}): step {done} of {}", run.id, run.label(), run.backend, run.seed, run.steps);
+    if done < run.steps {
+        let report = session.train_steps(run.steps - done)?;
         if report.interrupted {
             let why = crate::signals::received().map_or("a stop request", |(_, name)| name);
-            println!("{}: stopped by {why} at step {} of {}; checkpoint written, a re-run continues it", run.id, report.to_step, plan.steps);
+            println!("{}: stopped by {why} at step {} of {}; checkpoint written, a re-run continues it", run.id, report.to_step, run.steps);
             return Ok(RunState::Unfinished { step: report.to_step });
         }
         let s = session.summary();
