@@ -15,7 +15,7 @@
 //! | [`loss`] | the adversarial losses, one file each: BCE (minimax, non-saturating), least squares, hinge, Wasserstein — `engine` feature |
 //! | [`train`] | `Trainer` (the GAN step), `Recorder` (logs, samples, checkpoints, evaluation), `Session` (both, in chunks), G's moving average, the optimisers — `engine` feature |
 //! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
-//! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable` |
+//! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable`, a sweep's answer table (Welch intervals over seeds) |
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
 //! | [`lab`] | the notebook side: `Experiment` driving a release `gan-lab engine` process, chunk reports, quick/full mode |
 //! | [`report`] | sample grids (PNG), charts (SVG), HTML tables and evcxr display |

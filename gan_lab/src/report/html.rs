@@ -169,6 +169,24 @@ impl crate::run::GroupedTable {
     }
 }
 
+impl crate::run::AnswerTable {
+    /// The table under its caption, as HTML.
+    pub fn to_html(&self) -> String {
+        let table = self.frame().map_or_else(|e| format!("<p>{}</p>", escape(&e.to_string())), |df| frame_to_html(&df, "gan-lab-answers"));
+        format!("<p>{}</p>\n{table}", escape(&self.caption()))
+    }
+
+    /// Saves the table as a standalone HTML page.
+    pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
+        crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
+    }
+
+    /// evcxr rich display: the table as HTML.
+    pub fn evcxr_display(&self) {
+        evcxr_html(&self.to_html());
+    }
+}
+
 impl crate::config::ExperimentConfig {
     /// A one-line summary with the full JSON folded underneath.
     pub fn to_html(&self) -> String {

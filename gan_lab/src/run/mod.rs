@@ -13,14 +13,17 @@
 //! Every file is written to a temporary name, synced and renamed into place.
 
 mod alarms;
+mod answers;
 mod files;
 mod group;
+mod interval;
 mod lock;
 mod metrics;
 mod quality;
 mod table;
 
 pub use alarms::advice;
+pub use answers::{lower_is_better, train_seconds_at, Answer, AnswerTable, Measure};
 pub use files::{parquet_bytes, read_json, read_parquet, sync_dir, write_atomic, write_json, write_parquet};
 pub use lock::{host_name, LockHolder, RunLock};
 
@@ -30,7 +33,8 @@ pub use metrics::{
 };
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
-pub use table::{column, metric_label, RunTable};
+pub use interval::{student_t_quantile, welch, Difference, Verdict};
+pub use table::{column, metric_label, RunTable, AXIS_PREFIX};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -25,7 +25,13 @@ pub struct Protocol {
 impl Protocol {
     /// One string that is equal exactly when two protocols are.
     pub fn key(&self) -> String {
-        format!("{} {} real={}:{} fake={} seed={}", self.extractor, self.layer, self.real_split, self.n_real, self.n_fake, self.seed)
+        format!("{} seed={}", self.key_across_seeds(), self.seed)
+    }
+
+    /// The protocol without its seed, which follows the run's seed: equal when two runs' numbers
+    /// measure the same thing, so that their spread over seeds means something.
+    pub fn key_across_seeds(&self) -> String {
+        format!("{} {} real={}:{} fake={}", self.extractor, self.layer, self.real_split, self.n_real, self.n_fake)
     }
 }
 

@@ -1,11 +1,13 @@
 //! `RunTable`: many run directories as one polars DataFrame, one row per run.
 
 use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::{read_json, read_quality, PlatformRecord, QualityRow, RunDir, Summary};
 use crate::config::{Architecture, ExperimentConfig, OptimizerConfig};
 use crate::error::{Error, Result};
+use crate::sweep::{value_text, SweepRecord};
 
 /// Column `name` of `df`, found by comparing names rather than through the frame's cached
 /// schema. A notebook kernel links each cell with its own copy of polars, whose hash seeds differ,
@@ -63,7 +65,13 @@ struct Columns {
     quality_step: Vec<Option<u64>>,
     quality_protocol: Vec<Option<String>>,
     status: Vec<String>,
+    /// The sweep plan a run belongs to (its `sweep.json`), and the plan's axis values for it.
+    plan: Vec<Option<String>>,
+    axes: Vec<BTreeMap<String, String>>,
 }
+
+/// The prefix of the columns holding a sweep run's axis values: `axis.activation`, `axis.optimizer`.
+pub const AXIS_PREFIX: &str = "axis.";
 
 /// `G/D` kinds, then `+bn` when either network has BatchNorm and `+sn` when D is spectrally normalised.
 fn architecture(cfg: &ExperimentConfig) -> String {
@@ -86,7 +94,9 @@ fn optimizer(cfg: &ExperimentConfig) -> String {
 }
 
 impl Columns {
-    fn push(&mut self, run: &RunDir, cfg: &ExperimentConfig, platform: Option<PlatformRecord>, summary: Option<Summary>, quality: Option<QualityRow>) {
+    fn push(&mut self, run: &RunDir, cfg: &ExperimentConfig, platform: Option<PlatformRecord>, summary: Option<Summary>, quality: Option<QualityRow>, sweep: Option<SweepRecord>) {
+        self.plan.push(sweep.as_ref().map(|s| s.plan.clone()));
+        self.axes.push(sweep.map(|s| s.values.iter().map(|(k, v)| (k.clone(), value_text(v))).collect()).unwrap_or_default());
         let q = quality.as_ref();
         self.fld.push(q.map(|q| q.fld));
         self.kid.push(q.map(|q| q.kid_mean));
@@ -96,7 +106,9 @@ impl Columns {
         self.density.push(q.map(|q| q.density));
         self.class_coverage.push(q.map(|q| q.class_coverage));
         self.quality_step.push(q.map(|q| q.step));
-        self.quality_protocol.push(q.map(|q| q.protocol.key()));
+        // Without the sample seed, which follows the run's seed: runs that differ only in their
+        // seed show the same protocol.
+        self.quality_protocol.push(q.map(|q| q.protocol.key_across_seeds()));
         self.run.push(run.name());
         self.config.push(cfg.name.clone());
         self.config_hash.push(cfg.hash());
@@ -130,7 +142,12 @@ impl Columns {
     fn frame(self) -> Result<DataFrame> {
         let n = self.run.len();
         let c = |name: &str, col: Column| col.with_name(name.into());
-        let columns = vec![
+        let axis_names: BTreeSet<&String> = self.axes.iter().flat_map(|a| a.keys()).collect();
+        let axis_columns: Vec<Column> = axis_names
+            .iter()
+            .map(|name| Column::new(format!("{AXIS_PREFIX}{name}").into(), self.axes.iter().map(|a| a.get(*name).cloned()).collect::<Vec<_>>()))
+            .collect();
+        let mut columns = vec![
             c("run", Column::new("".into(), self.run)),
             c("config", Column::new("".into(), self.config)),
             c("config_hash", Column::new("".into(), self.config_hash)),
@@ -163,7 +180,9 @@ impl Columns {
             c("quality_protocol", Column::new("".into(), self.quality_protocol)),
             c("cpu", Column::new("".into(), self.cpu)),
             c("status", Column::new("".into(), self.status)),
+            c("plan", Column::new("".into(), self.plan)),
         ];
+        columns.extend(axis_columns);
         DataFrame::new(n, columns).map_err(|e| Error::table("building the run table", e))
     }
 }
@@ -232,7 +251,8 @@ impl RunTable {
             let platform = read_json::<PlatformRecord>(&run.platform_path()).ok();
             let summary = read_optional(&run.summary_path(), read_json::<Summary>, &mut problems);
             let quality = read_optional(&run.quality_path(), read_quality, &mut problems).and_then(|rows| rows.into_iter().last());
-            cols.push(&run, &cfg, platform, summary, quality);
+            let sweep = read_optional(&run.path.join("sweep.json"), read_json::<SweepRecord>, &mut problems);
+            cols.push(&run, &cfg, platform, summary, quality, sweep);
             rows.push(run.path.clone());
         }
         Ok(RunTable { frame: cols.frame()?, paths: rows, problems })

@@ -42,8 +42,9 @@ pub enum Command {
     /// Serve one training session over stdin/stdout (JSON lines): what notebooks drive. See
     /// `gan_lab::lab::protocol` for the commands.
     Engine,
-    /// One row per run directory under DIR (several folders merge, each run once), or with
-    /// --group-by one row per group with mean ± std over its runs.
+    /// One row per run directory under DIR (several folders merge, each run once); with
+    /// --group-by one row per group with mean ± std over its runs; with --baseline a sweep's
+    /// answer table.
     Runs {
         /// Folders holding run directories.
         #[arg(required = true, value_name = "DIR")]
@@ -52,6 +53,20 @@ pub enum Command {
         /// comma-separated (e.g. `architecture,optimizer`).
         #[arg(long, value_name = "COLUMNS")]
         group_by: Option<String>,
+        /// The answer table of a sweep instead: each axis value against this baseline, all other
+        /// axes at the baseline, with the difference over seeds, its 95 % Welch interval and a
+        /// verdict. One AXIS=VALUE for each axis that varies (repeatable), e.g.
+        /// `--baseline activation=leaky_relu --baseline optimizer=adam --baseline backend=flex`.
+        #[arg(long, value_name = "AXIS=VALUE", conflicts_with = "group_by")]
+        baseline: Vec<String>,
+        /// What the answer table compares: fld (default), kid, precision, recall, coverage,
+        /// class_coverage, class_kl, images_per_s, train_s or cost_usd at each run's end.
+        #[arg(long, value_name = "METRIC", default_value = "fld", requires = "baseline")]
+        metric: String,
+        /// Compare the training seconds until METRIC first reached this value (time to quality),
+        /// e.g. `--metric fld --reach 50`.
+        #[arg(long, value_name = "VALUE", requires = "baseline")]
+        reach: Option<f64>,
         /// Also write the table as a standalone HTML page.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,

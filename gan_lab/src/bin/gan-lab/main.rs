@@ -12,7 +12,7 @@ use clap::Parser;
 use sweep::sweep;
 use gan_lab::config::{preset, presets, ExperimentConfig};
 use gan_lab::platform::{parse_price, price_from_env, recorded_backend, AnySession, BackendKind};
-use gan_lab::run::{RunDir, RunTable};
+use gan_lab::run::{Measure, RunDir, RunTable};
 use gan_lab::train::format_duration;
 use gan_lab::{Error, Result};
 
@@ -78,7 +78,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench(args),
         Command::Features { command } => features(command),
         Command::Eval { run, n } => eval(&run, n),
-        Command::Runs { dirs, group_by, html } => runs(&dirs, group_by.as_deref(), html.as_deref()),
+        Command::Runs { dirs, group_by, baseline, metric, reach, html } => {
+            let answers = (!baseline.is_empty()).then(|| answer_question(&baseline, metric, reach)).transpose()?;
+            runs(&dirs, group_by.as_deref(), answers, html.as_deref())
+        }
         Command::Sweep(args) => sweep(args),
         Command::Doctor { json } => doctor(json),
         Command::CompareLosses { a, b, steps, tolerance } => compare_losses(&a, &b, steps, tolerance),
@@ -296,7 +299,24 @@ fn polars_display_settings() {
     }
 }
 
-fn runs(dirs: &[PathBuf], group_by: Option<&str>, html: Option<&std::path::Path>) -> Result<()> {
+/// `--baseline AXIS=VALUE …` with `--metric` and `--reach`: the baseline and the measure.
+fn answer_question(baseline: &[String], metric: String, reach: Option<f64>) -> Result<(Vec<(String, String)>, Measure)> {
+    let pairs = baseline
+        .iter()
+        .map(|b| match b.split_once('=') {
+            Some((axis, value)) if !axis.is_empty() && !value.is_empty() => Ok((axis.to_string(), value.to_string())),
+            _ => Err(Error::Other(format!("--baseline takes AXIS=VALUE (e.g. optimizer=adam), got '{b}'"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let measure = match reach {
+        Some(threshold) if threshold.is_finite() => Measure::TimeTo { metric, threshold },
+        Some(threshold) => return Err(Error::Other(format!("--reach takes a finite number, got {threshold}"))),
+        None => Measure::Final(metric),
+    };
+    Ok((pairs, measure))
+}
+
+fn runs(dirs: &[PathBuf], group_by: Option<&str>, answers: Option<(Vec<(String, String)>, Measure)>, html: Option<&std::path::Path>) -> Result<()> {
     polars_display_settings();
     let table = RunTable::load_many(dirs)?;
     let shown = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -305,6 +325,14 @@ fn runs(dirs: &[PathBuf], group_by: Option<&str>, html: Option<&std::path::Path>
     }
     if table.is_empty() {
         println!("no runs in {shown}");
+        return Ok(());
+    }
+    if let Some((baseline, measure)) = answers {
+        let table = table.answers(&baseline, &measure, 0.95)?;
+        if let Some(out) = html {
+            table.save_html(out, &format!("Answers from the runs in {shown}"))?;
+        }
+        println!("{table}");
         return Ok(());
     }
     match group_by {

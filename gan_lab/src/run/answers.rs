@@ -1,0 +1,454 @@
+//! The answer table of a sweep: for each axis (activation, BatchNorm, optimiser, loss, backend…),
+//! each value against a named baseline, all other axes held at the baseline — the difference in
+//! a metric over seeds with Welch's interval, and the verdict: better, worse or within noise.
+//! Also time to quality: the training seconds at which a run first reached a quality threshold.
+
+use polars::prelude::*;
+use std::collections::BTreeSet;
+
+use super::interval::{welch, Difference, Verdict};
+use super::table::AXIS_PREFIX;
+use super::{column, read_quality, RunDir, RunTable};
+use crate::error::{Error, Result};
+use crate::report::format_number;
+
+/// What the answer table compares.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// A numeric run-table column at each run's end (`fld`, `recall`, `images_per_s`…).
+    Final(String),
+    /// Training seconds until a quality metric first reached `threshold` (at or below it for a
+    /// metric where lower is better, at or above it otherwise). Runs that never did are counted,
+    /// not averaged.
+    TimeTo { metric: String, threshold: f64 },
+}
+
+impl Measure {
+    /// `fld`, or `seconds to fld ≤ 50`.
+    pub fn label(&self) -> String {
+        match self {
+            Measure::Final(m) => m.clone(),
+            Measure::TimeTo { metric, threshold } => {
+                let op = if lower_is_better(metric).unwrap_or(true) { "≤" } else { "≥" };
+                format!("seconds to {metric} {op} {threshold}")
+            }
+        }
+    }
+
+    fn lower_is_better(&self) -> Result<bool> {
+        match self {
+            Measure::Final(m) => lower_is_better(m),
+            Measure::TimeTo { metric, .. } => lower_is_better(metric).map(|_| true),
+        }
+    }
+}
+
+/// Whether a smaller value of `metric` is the better one (an error for a column without a
+/// better direction, such as density, whose ideal is 1, or the losses).
+pub fn lower_is_better(metric: &str) -> Result<bool> {
+    match metric {
+        "fld" | "kid" | "class_kl" | "train_s" | "cost_usd" => Ok(true),
+        "precision" | "recall" | "coverage" | "class_coverage" | "images_per_s" => Ok(false),
+        other => Err(Error::Other(format!(
+            "'{other}' has no better direction to judge by; use fld, kid, class_kl, precision, recall, coverage, class_coverage, images_per_s, train_s or cost_usd"
+        ))),
+    }
+}
+
+/// The quality metrics a run's `quality.parquet` holds, as `time_to_quality` reads them.
+const QUALITY: [&str; 6] = ["fld", "precision", "recall", "coverage", "class_coverage", "class_kl"];
+
+fn quality_value(row: &super::QualityRow, metric: &str) -> f64 {
+    match metric {
+        "fld" => row.fld,
+        "precision" => row.precision,
+        "recall" => row.recall,
+        "coverage" => row.coverage,
+        "class_coverage" => row.class_coverage,
+        _ => row.class_kl,
+    }
+}
+
+/// Training seconds at `step`, read off the logged (step, train_s) points — linear between
+/// them, from (0, 0) before the first, along the last interval after the last.
+pub fn train_seconds_at(points: &[(u64, f64)], step: u64) -> Option<f64> {
+    let mut prev = (0u64, 0.0f64);
+    let mut last_rate = None;
+    for &(s, t) in points {
+        if s > prev.0 {
+            let rate = (t - prev.1) / (s - prev.0) as f64;
+            if step <= s {
+                return Some(prev.1 + rate * (step - prev.0) as f64);
+            }
+            last_rate = Some(rate);
+            prev = (s, t);
+        } else if s == step {
+            return Some(t);
+        }
+    }
+    if step == prev.0 {
+        return Some(prev.1);
+    }
+    last_rate.map(|r| prev.1 + r * (step - prev.0) as f64)
+}
+
+impl RunTable {
+    /// For each run, the training seconds at its first evaluation where `metric` reached
+    /// `threshold` (see [`Measure::TimeTo`]); None when it never did or was never evaluated.
+    /// Only the evaluations with the protocol of the run's last one count.
+    pub fn time_to_quality(&self, metric: &str, threshold: f64) -> Result<Vec<Option<f64>>> {
+        if !QUALITY.contains(&metric) {
+            return Err(Error::Other(format!("time to quality is measured on {}, not on '{metric}'", QUALITY.join(", "))));
+        }
+        let lower = lower_is_better(metric)?;
+        let mut out = Vec::with_capacity(self.paths.len());
+        for path in &self.paths {
+            let run = RunDir { path: path.clone() };
+            if !run.quality_path().is_file() {
+                out.push(None);
+                continue;
+            }
+            let rows = read_quality(&run.quality_path())?;
+            let Some(protocol) = rows.last().map(|r| r.protocol.key()) else {
+                out.push(None);
+                continue;
+            };
+            let reached = rows
+                .iter()
+                .filter(|r| r.protocol.key() == protocol)
+                .filter(|r| {
+                    let v = quality_value(r, metric);
+                    v.is_finite() && if lower { v <= threshold } else { v >= threshold }
+                })
+                .map(|r| r.step)
+                .min();
+            out.push(match reached {
+                Some(step) => {
+                    let points: Vec<(u64, f64)> = run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect();
+                    train_seconds_at(&points, step)
+                }
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The axes of the sweeps these runs belong to that take more than one value here, with
+    /// their values (sorted): the `axis.*` columns and `backend`.
+    pub fn axes(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut names: Vec<String> = self.frame.get_column_names().iter().filter_map(|c| c.strip_prefix(AXIS_PREFIX)).map(str::to_string).collect();
+        names.push("backend".into());
+        let mut axes = Vec::new();
+        for name in names {
+            let values: BTreeSet<String> = self.axis_values(&name)?.into_iter().flatten().collect();
+            if values.len() > 1 {
+                axes.push((name, values.into_iter().collect()));
+            }
+        }
+        Ok(axes)
+    }
+
+    fn axis_values(&self, axis: &str) -> Result<Vec<Option<String>>> {
+        let name = if axis == "backend" { axis.to_string() } else { format!("{AXIS_PREFIX}{axis}") };
+        let col = column(&self.frame, &name)?.str().map_err(|e| Error::table(format!("run table column '{name}'"), e))?.clone();
+        Ok((0..col.len()).map(|i| col.get(i).map(str::to_string)).collect())
+    }
+
+    /// The answer table: for every axis and every value other than the baseline's, the runs at
+    /// that value with every other axis at the baseline, against the runs at the baseline.
+    /// `baseline` names one value for each axis that varies (see [`RunTable::axes`]); `level` is
+    /// the intervals' confidence level (0.95 for 95 %).
+    pub fn answers(&self, baseline: &[(String, String)], measure: &Measure, level: f64) -> Result<AnswerTable> {
+        let lower = measure.lower_is_better()?;
+        let axes = self.axes()?;
+        let mut problems = Vec::new();
+        for (name, value) in baseline {
+            match axes.iter().find(|(a, _)| a == name) {
+                None => problems.push(format!(
+                    "'{name}' is not an axis that varies in these runs; the axes are {}",
+                    if axes.is_empty() { "none (one configuration)".into() } else { axes.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ") }
+                )),
+                Some((_, values)) if !values.contains(value) => problems.push(format!("axis '{name}' has no value '{value}' here; it has {}", values.join(", "))),
+                Some(_) => {}
+            }
+        }
+        for (name, values) in &axes {
+            if !baseline.iter().any(|(b, _)| b == name) {
+                problems.push(format!("name the baseline of axis '{name}' ({name}=VALUE; its values are {})", values.join(", ")));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig(problems));
+        }
+        let values: Vec<Option<f64>> = match measure {
+            Measure::Final(metric) => self.numbers(metric)?,
+            Measure::TimeTo { metric, threshold } => self.time_to_quality(metric, *threshold)?,
+        };
+        let axis_of_row: Vec<(String, Vec<Option<String>>)> = axes.iter().map(|(a, _)| Ok((a.clone(), self.axis_values(a)?))).collect::<Result<_>>()?;
+        let base_of = |axis: &str| baseline.iter().find(|(a, _)| a == axis).map(|(_, v)| v.as_str());
+        // The rows where every axis but `free` is at the baseline and `free` is at `value`.
+        let rows_at = |free: &str, value: &str| -> Vec<usize> {
+            (0..self.len())
+                .filter(|&r| axis_of_row.iter().all(|(a, col)| col[r].as_deref() == Some(if a == free { value } else { base_of(a).unwrap_or_default() })))
+                .collect()
+        };
+        let protocols = column(&self.frame, "quality_protocol")?.str().map_err(|e| Error::table("run table column 'quality_protocol'", e))?.clone();
+        let uses_quality = match measure {
+            Measure::Final(m) => matches!(m.as_str(), "fld" | "kid" | "precision" | "recall" | "coverage" | "density" | "class_coverage"),
+            Measure::TimeTo { .. } => true,
+        };
+        let base_rows = rows_at("", "");
+        let mut rows = Vec::new();
+        for (axis, axis_values) in &axes {
+            let base_value = base_of(axis).unwrap_or_default();
+            for value in axis_values.iter().filter(|v| v.as_str() != base_value) {
+                let these = rows_at(axis, value);
+                if uses_quality {
+                    let seen: BTreeSet<&str> = these.iter().chain(&base_rows).filter(|&&r| values[r].is_some()).filter_map(|&r| protocols.get(r)).collect();
+                    if seen.len() > 1 {
+                        return Err(Error::Other(format!(
+                            "{axis}={value} against the baseline mixes quality numbers of {} protocols ({}): they are not comparable; evaluate every run with one protocol",
+                            seen.len(),
+                            seen.into_iter().collect::<Vec<_>>().join(" | ")
+                        )));
+                    }
+                }
+                let pick = |rows: &[usize]| -> (Vec<f64>, usize) {
+                    let v: Vec<f64> = rows.iter().filter_map(|&r| values[r]).filter(|v| v.is_finite()).collect();
+                    let missing = rows.len() - v.len();
+                    (v, missing)
+                };
+                let ((x, x_missing), (y, y_missing)) = (pick(&these), pick(&base_rows));
+                let difference = (x.len() >= 2 && y.len() >= 2).then(|| welch(&x, &y, level)).transpose()?;
+                rows.push(Answer {
+                    axis: axis.clone(),
+                    value: value.clone(),
+                    baseline: base_value.to_string(),
+                    mean: mean(&x),
+                    baseline_mean: mean(&y),
+                    runs: (x.len(), x_missing),
+                    baseline_runs: (y.len(), y_missing),
+                    verdict: difference.map(|d| d.verdict(lower)),
+                    difference,
+                });
+            }
+        }
+        Ok(AnswerTable { measure: measure.clone(), level, rows })
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// One value of one axis against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub axis: String,
+    pub value: String,
+    pub baseline: String,
+    /// Mean of the measure over this value's runs, and over the baseline's.
+    pub mean: Option<f64>,
+    pub baseline_mean: Option<f64>,
+    /// (runs with a value, runs without one: diverged, not evaluated, or never reached the threshold).
+    pub runs: (usize, usize),
+    pub baseline_runs: (usize, usize),
+    /// mean − baseline mean with Welch's interval (None with fewer than 2 runs on either side).
+    pub difference: Option<Difference>,
+    /// None with fewer than 2 runs on either side.
+    pub verdict: Option<Verdict>,
+}
+
+/// The answers for one measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerTable {
+    pub measure: Measure,
+    pub level: f64,
+    pub rows: Vec<Answer>,
+}
+
+impl AnswerTable {
+    /// The answer for `axis` = `value`.
+    pub fn get(&self, axis: &str, value: &str) -> Option<&Answer> {
+        self.rows.iter().find(|r| r.axis == axis && r.value == value)
+    }
+
+    /// One row per answer: axis, value, baseline, runs, the two means, the difference, the
+    /// interval's ends and the verdict.
+    pub fn frame(&self) -> Result<DataFrame> {
+        let r = &self.rows;
+        let text = |name: &str, f: &dyn Fn(&Answer) -> String| Column::new(name.into(), r.iter().map(f).collect::<Vec<_>>());
+        let num = |name: &str, f: &dyn Fn(&Answer) -> Option<f64>| Column::new(name.into(), r.iter().map(f).collect::<Vec<_>>());
+        let count = |(n, missing): (usize, usize)| if missing == 0 { n.to_string() } else { format!("{n} of {}", n + missing) };
+        let columns = vec![
+            text("axis", &|a| a.axis.clone()),
+            text("value", &|a| a.value.clone()),
+            text("baseline", &|a| a.baseline.clone()),
+            text("runs", &|a| count(a.runs)),
+            text("baseline_runs", &|a| count(a.baseline_runs)),
+            num("mean", &|a| a.mean),
+            num("baseline_mean", &|a| a.baseline_mean),
+            num("difference", &|a| a.difference.map(|d| d.diff)),
+            num("low", &|a| a.difference.map(|d| d.low)),
+            num("high", &|a| a.difference.map(|d| d.high)),
+            text("verdict", &|a| a.verdict.map_or("too few runs".into(), |v| v.as_str().to_string())),
+        ];
+        DataFrame::new(r.len(), columns).map_err(|e| Error::table("building the answer table", e))
+    }
+
+    /// What the table shows, in one sentence (a caption).
+    pub fn caption(&self) -> String {
+        format!(
+            "{}: each value against the baseline with every other axis at the baseline; difference = mean − baseline mean, {:.0} % Welch interval over seeds (low, high); \"better\"/\"worse\" when the interval excludes 0, else \"within noise\"; runs \"n of m\": m − n had no value",
+            self.measure.label(),
+            self.level * 100.0
+        )
+    }
+}
+
+/// The caption, then the table with numbers to four significant digits (the frame keeps them all).
+impl std::fmt::Display for AnswerTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rounded = self.frame().and_then(|df| {
+            let columns: Vec<Column> = df
+                .columns()
+                .iter()
+                .map(|c| match c.f64() {
+                    Ok(v) => Column::new(c.name().clone(), v.iter().map(|x| x.map_or("–".to_string(), format_number)).collect::<Vec<_>>()),
+                    Err(_) => c.clone(),
+                })
+                .collect();
+            DataFrame::new(df.height(), columns).map_err(|e| Error::table("rounding the answer table", e))
+        });
+        match rounded {
+            Ok(df) => write!(f, "{}\n{df}", self.caption()),
+            Err(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_seconds_between_and_beyond_logged_steps() {
+        let points = [(10, 2.0), (20, 6.0), (30, 8.0)];
+        assert_eq!(train_seconds_at(&points, 0), Some(0.0));
+        assert_eq!(train_seconds_at(&points, 5), Some(1.0));
+        assert_eq!(train_seconds_at(&points, 20), Some(6.0));
+        assert_eq!(train_seconds_at(&points, 25), Some(7.0));
+        assert_eq!(train_seconds_at(&points, 40), Some(10.0), "along the last interval");
+        assert_eq!(train_seconds_at(&[], 0), Some(0.0));
+        assert_eq!(train_seconds_at(&[], 10), None, "nothing logged: unknown");
+    }
+
+    #[test]
+    fn metrics_without_a_direction_are_refused_by_name() {
+        let err = lower_is_better("density").unwrap_err().to_string();
+        assert!(err.contains("'density'") && err.contains("fld"), "{err}");
+        assert!(lower_is_better("fld").unwrap() && !lower_is_better("recall").unwrap());
+        assert_eq!(Measure::TimeTo { metric: "fld".into(), threshold: 50.0 }.label(), "seconds to fld ≤ 50");
+    }
+
+    /// A sweep of activation × optimizer in run folders, each run's FLD at its last evaluation
+    /// taken from the arrays of `reference/intervals.py`.
+    fn study(root: &std::path::Path, other_protocol_for: Option<(&str, &str)>) -> RunTable {
+        use crate::run::{write_json, write_metrics, write_quality, MetricsRow, Protocol, QualityRow};
+        let _ = std::fs::remove_dir_all(root);
+        let groups: [(&str, &str, &[f64]); 4] = [
+            ("leaky_relu", "adam", &[851.0, 820.5, 881.9, 859.3]),
+            ("relu", "adam", &[1536.0, 1431.7, 1640.2, 1588.9, 1480.3]),
+            ("leaky_relu", "sgd", &[935.2, 861.0, 1009.4]),
+            ("relu", "sgd", &[700.0]),
+        ];
+        for (activation, optimizer, flds) in groups {
+            for (seed, &fld) in flds.iter().enumerate() {
+                let mut cfg = crate::config::preset("mlp-gan").unwrap();
+                cfg.seed = seed as u64;
+                let run = RunDir::create(root, &cfg).unwrap();
+                let values = serde_json::json!({ "activation": activation, "optimizer": optimizer });
+                let record = crate::sweep::SweepRecord {
+                    plan: "study".into(), plan_hash: "0".into(), run_id: run.name(), values: values.as_object().unwrap().clone(), backend: "flex".into(),
+                    seed: seed as u64, steps: 100,
+                };
+                write_json(&run.path.join("sweep.json"), &record).unwrap();
+                let row = |step: u64, train_s: f64| MetricsRow {
+                    step, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.6, d_fake: 0.4, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0, images_per_s: 64.0,
+                    train_s, wall_unix: 0.0, g_update: 0.0, diversity: 1.0, augment_p: 0.0, alarms: String::new(),
+                };
+                write_metrics(&run.metrics_path(), &[row(50, 10.0), row(100, 20.0)]).unwrap();
+                let layer = if other_protocol_for == Some((activation, optimizer)) && seed == 0 { "fc2" } else { "fc1" };
+                // The sample seed follows the run's seed, as in training: not a protocol difference.
+                let protocol = Protocol { extractor: "lenet".into(), layer: layer.into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 100 + seed as u64 };
+                let q = |step: u64, fld: f64| QualityRow {
+                    step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0,
+                    class_kl: 0.1, nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, protocol: protocol.clone(),
+                };
+                write_quality(&run.quality_path(), &[q(50, 2.0 * fld), q(100, fld)]).unwrap();
+            }
+        }
+        // A run outside the sweep (no sweep.json) takes part in no answer.
+        RunDir::create(root, &crate::config::preset("dcgan28").unwrap()).unwrap();
+        RunTable::load(root).unwrap()
+    }
+
+    fn baseline(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, v)| (a.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn each_value_against_the_baseline_with_welch_intervals_from_the_run_folders() {
+        let root = crate::test_scratch_dir("answers");
+        let table = study(&root, None);
+        assert_eq!(table.len(), 14);
+        let axes = table.axes().unwrap();
+        assert_eq!(axes, vec![("activation".to_string(), vec!["leaky_relu".to_string(), "relu".to_string()]), ("optimizer".to_string(), vec!["adam".to_string(), "sgd".to_string()])]);
+        let base = baseline(&[("activation", "leaky_relu"), ("optimizer", "adam")]);
+        let fld = table.answers(&base, &Measure::Final("fld".into()), 0.95).unwrap();
+        assert_eq!(fld.rows.len(), 2, "one row per non-baseline value: {fld}");
+        // scipy (reference/intervals.py): relu-adam (b) against leaky_relu-adam (c), and leaky_relu-sgd (a) against it.
+        let relu = fld.get("activation", "relu").unwrap();
+        let d = relu.difference.unwrap();
+        assert!((d.diff - 682.2449999999999).abs() < 1e-9 && (d.low - 580.640595794643).abs() < 1e-7 && (d.high - 783.8494042053568).abs() < 1e-7, "{d:?}");
+        assert_eq!((relu.verdict, relu.runs, relu.baseline_runs), (Some(Verdict::Worse), (5, 0), (4, 0)));
+        let sgd = fld.get("optimizer", "sgd").unwrap();
+        let d = sgd.difference.unwrap();
+        assert!((d.low - -84.96958955696155).abs() < 1e-7 && (d.high - 249.0195895569615).abs() < 1e-7, "{d:?}");
+        assert_eq!(sgd.verdict, Some(Verdict::WithinNoise), "relu-sgd, with one seed, is in neither comparison");
+        let shown = fld.to_string();
+        assert!(shown.contains("within noise") && shown.contains("worse") && shown.contains("95 % Welch interval"), "{shown}");
+
+        // Time to FLD ≤ 900: the baseline's four runs at step 100 (20 s), one of leaky_relu-sgd's three, no relu-adam run.
+        let reach = table.answers(&base, &Measure::TimeTo { metric: "fld".into(), threshold: 900.0 }, 0.95).unwrap();
+        let sgd = reach.get("optimizer", "sgd").unwrap();
+        assert_eq!((sgd.runs, sgd.baseline_runs, sgd.verdict, sgd.mean, sgd.baseline_mean), ((1, 2), (4, 0), None, Some(20.0), Some(20.0)));
+        assert_eq!(reach.get("activation", "relu").unwrap().runs, (0, 5));
+        let frame = reach.frame().unwrap();
+        assert_eq!(column(&frame, "runs").unwrap().str().unwrap().get(1), Some("1 of 3"));
+        assert_eq!(column(&frame, "verdict").unwrap().str().unwrap().get(1), Some("too few runs"));
+        let times = table.time_to_quality("fld", 1800.0).unwrap();
+        assert_eq!(times.iter().filter(|t| **t == Some(10.0)).count(), 6, "2 × FLD ≤ 1800 at step 50 (10 s) for the 6 runs that end below 900");
+        assert_eq!(times.iter().filter(|t| **t == Some(20.0)).count(), 7, "the other sweep runs at step 100 (20 s)");
+        assert_eq!(times.iter().filter(|t| t.is_none()).count(), 1, "the run never evaluated");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_missing_or_unknown_baseline_and_mixed_protocols_are_errors_that_name_them() {
+        let root = crate::test_scratch_dir("answers_errors");
+        let table = study(&root, Some(("relu", "adam")));
+        let m = Measure::Final("fld".into());
+        let err = table.answers(&baseline(&[("activation", "leaky_relu")]), &m, 0.95).unwrap_err().to_string();
+        assert!(err.contains("baseline of axis 'optimizer'") && err.contains("adam, sgd"), "{err}");
+        let err = table.answers(&baseline(&[("activation", "gelu"), ("optimizer", "adam"), ("colour", "red")]), &m, 0.95).unwrap_err().to_string();
+        assert!(err.contains("no value 'gelu'") && err.contains("leaky_relu, relu") && err.contains("'colour' is not an axis"), "{err}");
+        let base = baseline(&[("activation", "leaky_relu"), ("optimizer", "adam")]);
+        let err = table.answers(&base, &m, 0.95).unwrap_err().to_string();
+        assert!(err.contains("activation=relu") && err.contains("2 protocols") && err.contains("fc2"), "{err}");
+        assert!(table.answers(&base, &Measure::Final("images_per_s".into()), 0.95).is_ok(), "throughput has no protocol");
+        let err = table.answers(&base, &Measure::Final("density".into()), 0.95).unwrap_err().to_string();
+        assert!(err.contains("'density' has no better direction"), "{err}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
