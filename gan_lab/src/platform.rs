@@ -205,6 +205,10 @@ impl AnySession {
     pub fn train_for(&mut self, budget: Duration) -> Result<ChunkReport> {
         each!(self, s => s.train_for(budget))
     }
+    /// Trains until the run's cumulative training seconds reach `train_seconds`.
+    pub fn train_until(&mut self, train_seconds: f64) -> Result<ChunkReport> {
+        each!(self, s => s.train_until(train_seconds))
+    }
     /// The fixed-noise sample grid.
     pub fn sample_grid(&self) -> Result<ImageGrid> {
         each!(self, s => s.sample_grid())

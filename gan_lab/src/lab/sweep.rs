@@ -42,7 +42,7 @@ impl SweepStatus {
             col("backend", r.iter().map(|(p, _)| p.backend.clone()).collect()),
             Column::new("seed".into(), r.iter().map(|(p, _)| p.seed).collect::<Vec<_>>()),
             col("state", r.iter().map(|(_, s)| s.name().to_string()).collect()),
-            col("detail", r.iter().map(|(p, s)| s.detail(p.steps)).collect()),
+            col("detail", r.iter().map(|(p, s)| s.detail(&p.budget)).collect()),
         ];
         DataFrame::new(r.len(), columns).map_err(|e| Error::table("building the sweep status table", e))
     }
@@ -66,7 +66,7 @@ impl std::fmt::Display for SweepStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let width = self.runs.iter().map(|(r, _)| r.id.len()).max().unwrap_or(0);
         for (r, s) in &self.runs {
-            writeln!(f, "{:<10} {:<width$}  {}", s.name(), r.id, s.detail(r.steps))?;
+            writeln!(f, "{:<10} {:<width$}  {}", s.name(), r.id, s.detail(&r.budget))?;
         }
         writeln!(f, "sweep {}: {} runs: {}", self.plan.name, self.runs.len(), self.counts())
     }

@@ -370,7 +370,7 @@ mod tests {
                 let values = serde_json::json!({ "activation": activation, "optimizer": optimizer });
                 let record = crate::sweep::SweepRecord {
                     plan: "study".into(), plan_hash: "0".into(), run_id: run.name(), values: values.as_object().unwrap().clone(), backend: "flex".into(),
-                    seed: seed as u64, steps: 100,
+                    seed: seed as u64, steps: Some(100), train_seconds: None,
                 };
                 write_json(&run.path.join("sweep.json"), &record).unwrap();
                 let row = |step: u64, train_s: f64| MetricsRow {

@@ -128,8 +128,8 @@ pub fn run_local(frozen_plan: &Path, plan: &SweepPlan, runs_dir: &Path, opts: &L
                 Ok(Some(exit)) => {
                     let (_, run, t0) = active.swap_remove(i);
                     finished += 1;
-                    let state = run_state(runs_dir, run, run.steps);
-                    let mut detail = state.detail(run.steps);
+                    let state = run_state(runs_dir, run);
+                    let mut detail = state.detail(&run.budget);
                     if !exit.success() && !matches!(state, RunState::Failed { .. }) {
                         detail = format!("worker exited with {exit}: {}", last_log_line(&run.dir(runs_dir)));
                     }

@@ -19,7 +19,7 @@ pub mod status;
 pub mod worker;
 
 pub use axes::{value_text, SHORTCUTS};
-pub use plan::{PlannedRun, SweepPlan};
+pub use plan::{Amount, PlannedRun, RunBudget, SweepPlan};
 pub use status::{run_state, RunState};
 
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,11 @@ pub struct SweepRecord {
     pub values: serde_json::Map<String, serde_json::Value>,
     pub backend: String,
     pub seed: u64,
-    pub steps: u64,
+    /// The run's step budget, or (time budgets) its training seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_seconds: Option<f64>,
 }
 
 impl SweepRecord {
@@ -49,7 +53,14 @@ impl SweepRecord {
             values: run.values.iter().cloned().collect(),
             backend: run.backend.clone(),
             seed: run.seed,
-            steps: run.steps,
+            steps: match run.budget {
+                RunBudget::Steps(n) => Some(n),
+                RunBudget::TrainSeconds { .. } => None,
+            },
+            train_seconds: match run.budget {
+                RunBudget::Steps(_) => None,
+                RunBudget::TrainSeconds { seconds, .. } => Some(seconds),
+            },
         }
     }
 }
@@ -95,7 +106,7 @@ pub fn absolute(path: &Path) -> Result<PathBuf> {
 /// Every run of `plan` with its state under `runs_dir`.
 pub fn plan_status(plan: &SweepPlan, runs_dir: &Path) -> Result<Vec<(PlannedRun, RunState)>> {
     Ok(plan.expand()?.into_iter().map(|r| {
-        let s = run_state(runs_dir, &r, r.steps);
+        let s = run_state(runs_dir, &r);
         (r, s)
     }).collect())
 }

@@ -54,28 +54,47 @@ pub struct SweepPlan {
     /// Backends every configuration runs on (default: flex).
     #[serde(default = "default_backends")]
     pub backends: Vec<String>,
-    /// …the training images every run sees, whatever its batch size: `{"images": 512000}` trains
-    /// each run for 512000 ÷ its batch size steps (a whole number: the rules say when it is not).
+    /// …the same training for every run: `{"images": 512000}` (512000 ÷ its batch size steps, a
+    /// whole number: the rules say when it is not) or `{"minutes": 10}` / `{"seconds": 600}` of
+    /// training time (summed over its steps; sampling, checkpoints and evaluation left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Amount>,
     /// Evaluate every run at the same points: `{"images": 64000}` sets each run's
-    /// `train.checkpoint_every` to 64000 ÷ its batch size (each checkpoint is evaluated).
+    /// `train.checkpoint_every` to 64000 ÷ its batch size (each checkpoint is evaluated);
+    /// `{"seconds": 60}` (with a time budget) ends a chunk, with its checkpoint and evaluation,
+    /// each time a run's training time passes a multiple of 60 s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_every: Option<Amount>,
 }
 
+fn default_backends() -> Vec<String> {
+    vec!["flex".into()]
+}
+
 /// An amount of training measured the same way for every run of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum Amount {
     /// Real images seen (one per G step and batch slot: steps × batch size).
     Images(u64),
+    /// Training time (see [`SweepPlan::budget`]).
+    Minutes(f64),
+    Seconds(f64),
 }
 
 impl Amount {
-    /// The whole number of steps of `batch` images this amount is, or why it is not one.
+    /// The training seconds of a time amount (None for images).
+    fn train_seconds(self) -> Option<f64> {
+        match self {
+            Amount::Images(_) => None,
+            Amount::Minutes(m) => Some(m * 60.0),
+            Amount::Seconds(s) => Some(s),
+        }
+    }
+
+    /// The whole number of steps of `batch` images this amount of images is, or why it is not one.
     fn steps(self, batch: usize, what: &str) -> std::result::Result<u64, String> {
-        let Amount::Images(n) = self;
+        let Amount::Images(n) = self else { unreachable!("the rules pair time amounts with time amounts") };
         let batch = batch as u64;
         if n == 0 {
             return Err(format!("{what} must be ≥ 1 image, got 0"));
@@ -88,8 +107,44 @@ impl Amount {
     }
 }
 
-fn default_backends() -> Vec<String> {
-    vec!["flex".into()]
+/// How far one run of a plan trains.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunBudget {
+    /// To this step.
+    Steps(u64),
+    /// Until its training time reaches `seconds`, with a chunk (checkpoint and evaluation) ending
+    /// at every multiple of `eval_every` seconds on the way.
+    TrainSeconds { seconds: f64, eval_every: Option<f64> },
+}
+
+impl RunBudget {
+    /// True once a run at `step`, with `train_seconds` of training, has had its budget.
+    pub fn is_spent(&self, step: u64, train_seconds: f64) -> bool {
+        match *self {
+            RunBudget::Steps(n) => step >= n,
+            RunBudget::TrainSeconds { seconds, .. } => train_seconds >= seconds,
+        }
+    }
+
+    /// `500 steps` or `10 min of training`.
+    pub fn describe(&self) -> String {
+        match *self {
+            RunBudget::Steps(n) => format!("{n} steps"),
+            RunBudget::TrainSeconds { seconds, .. } => format!("{} of training", crate::run::format_duration(seconds)),
+        }
+    }
+
+    /// The training times at which a time-budgeted run ends a chunk: each multiple of
+    /// `eval_every` below the budget, then the budget (empty for a step budget).
+    pub fn stops(&self) -> Vec<f64> {
+        let RunBudget::TrainSeconds { seconds, eval_every } = *self else { return Vec::new() };
+        let mut stops: Vec<f64> = match eval_every {
+            Some(every) => (1..).map(|k| k as f64 * every).take_while(|t| *t < seconds * (1.0 - 1e-12)).collect(),
+            None => Vec::new(),
+        };
+        stops.push(seconds);
+        stops
+    }
 }
 
 const BACKENDS: [&str; 3] = ["flex", "ndarray", "cuda"];
@@ -106,8 +161,9 @@ pub struct PlannedRun {
     pub values: Vec<(String, Value)>,
     pub backend: String,
     pub seed: u64,
-    /// The steps this run trains to (the plan's `steps`, or its `budget` at this run's batch size).
-    pub steps: u64,
+    /// How far this run trains: the plan's `steps`, its images `budget` at this run's batch size,
+    /// or its time `budget`.
+    pub budget: RunBudget,
     /// The full configuration (seed and steps included).
     pub config: ExperimentConfig,
 }
@@ -199,9 +255,23 @@ impl SweepPlan {
             (Some(_), Some(_)) | (None, None) => p.push("give exactly one of \"steps\" and \"budget\" (e.g. {\"images\": 512000})".into()),
             _ => {}
         }
-        if let (Some(Amount::Images(total)), Some(Amount::Images(every))) = (self.budget, self.eval_every) {
-            if every == 0 || total % every != 0 {
+        match (self.budget, self.eval_every) {
+            (Some(Amount::Images(total)), Some(Amount::Images(every))) if every == 0 || total % every != 0 => {
                 p.push(format!("budget ({total} images) must be a whole number of eval_every intervals ({every} images), so every run is evaluated at its end"));
+            }
+            (None | Some(Amount::Images(_)), Some(every)) if every.train_seconds().is_some() => {
+                p.push("eval_every in seconds or minutes needs a budget in time (e.g. \"budget\": {\"minutes\": 10}); with steps or images, give eval_every in images".into());
+            }
+            (Some(budget), Some(Amount::Images(_))) if budget.train_seconds().is_some() => {
+                p.push("with a budget in time, give eval_every in seconds or minutes (images and time points differ between runs)".into());
+            }
+            _ => {}
+        }
+        for (what, amount) in [("budget", self.budget), ("eval_every", self.eval_every)] {
+            if let Some(t) = amount.and_then(Amount::train_seconds) {
+                if !(t.is_finite() && t > 0.0 && t < 1e12) {
+                    p.push(format!("{what} must be a time > 0, got {t} s"));
+                }
             }
         }
         if self.backends.is_empty() {
@@ -282,13 +352,18 @@ impl SweepPlan {
             let mut config: ExperimentConfig = serde_json::from_value(cfg).map_err(|e| format!("{}: {e}", label_of(&values)))?;
             let batch = config.train.batch_size;
             let at = |e: String| format!("{}: {e}", label_of(&values));
-            let steps = match (self.steps, self.budget) {
-                (Some(steps), _) => steps,
-                (None, Some(budget)) => budget.steps(batch, "budget").map_err(at)?,
+            let budget = match (self.steps, self.budget) {
+                (Some(steps), _) => RunBudget::Steps(steps),
+                (None, Some(b)) => match b.train_seconds() {
+                    Some(seconds) => RunBudget::TrainSeconds { seconds, eval_every: self.eval_every.and_then(Amount::train_seconds) },
+                    None => RunBudget::Steps(b.steps(batch, "budget").map_err(at)?),
+                },
                 (None, None) => unreachable!("the rules require steps or budget"),
             };
-            config.train.steps = steps;
-            if let Some(every) = self.eval_every {
+            if let RunBudget::Steps(steps) = budget {
+                config.train.steps = steps;
+            }
+            if let Some(every @ Amount::Images(_)) = self.eval_every {
                 config.train.checkpoint_every = every.steps(batch, "eval_every").map_err(at)?;
             }
             config.validate().map_err(|e| format!("{}: {e}", label_of(&values)))?;
@@ -297,7 +372,7 @@ impl SweepPlan {
                     let mut c = config.clone();
                     c.seed = seed;
                     let id = format!("{}-{backend}-s{seed}-{}", c.name, &c.key()[..8]);
-                    runs.push(PlannedRun { index: runs.len(), id, values: values.clone(), backend: backend.clone(), seed, steps, config: c });
+                    runs.push(PlannedRun { index: runs.len(), id, values: values.clone(), backend: backend.clone(), seed, budget, config: c });
                 }
             }
         }
@@ -401,16 +476,17 @@ mod tests {
         assert_eq!(runs.len(), 6);
         for r in &runs {
             let (batch, every) = (r.config.train.batch_size as u64, r.config.train.checkpoint_every);
-            assert_eq!((r.steps * batch, r.config.train.steps), (12800, r.steps), "{}", r.id);
+            let RunBudget::Steps(steps) = r.budget else { panic!("{:?}", r.budget) };
+            assert_eq!((steps * batch, r.config.train.steps), (12800, steps), "{}", r.id);
             // A run is evaluated at every checkpoint: the same points, in images, for every run.
-            let points: Vec<u64> = (1..=r.steps).filter(|s| s % every == 0).map(|s| s * batch).collect();
+            let points: Vec<u64> = (1..=steps).filter(|s| s % every == 0).map(|s| s * batch).collect();
             assert_eq!(points, [3200, 6400, 9600, 12800], "{}", r.id);
         }
-        assert_eq!(runs.iter().map(|r| r.steps).collect::<Vec<_>>(), [400, 400, 200, 200, 100, 100]);
+        assert_eq!(runs.iter().map(|r| r.budget).collect::<Vec<_>>(), [400, 400, 200, 200, 100, 100].map(RunBudget::Steps));
         // A plan without the new fields reads and hashes as before: they are left out of its JSON.
         let old = plan(ABLATION);
         assert!(!old.to_json().contains("budget") && !old.to_json().contains("eval_every") && old.to_json().contains("\"steps\": 20"));
-        assert_eq!(old.expand().unwrap()[0].steps, 20);
+        assert_eq!(old.expand().unwrap()[0].budget, RunBudget::Steps(20));
     }
 
     #[test]
@@ -425,7 +501,16 @@ mod tests {
         let neither = plan(r#"{"name": "eq", "base": "mlp-gan", "seeds": [0]}"#);
         assert_eq!(neither.problems(), both.problems());
         let err = serde_json::from_str::<SweepPlan>(r#"{"name": "eq", "base": "mlp-gan", "seeds": [0], "budget": {"hours": 2}}"#).unwrap_err().to_string();
-        assert!(err.contains("unknown variant `hours`") && err.contains("images"), "{err}");
+        assert!(err.contains("unknown variant `hours`") && err.contains("images") && err.contains("minutes"), "{err}");
+        let time_with_images = plan(r#"{"name": "t", "base": "mlp-gan", "seeds": [0], "budget": {"minutes": 5}, "eval_every": {"images": 6400}}"#);
+        assert_eq!(time_with_images.problems(), ["with a budget in time, give eval_every in seconds or minutes (images and time points differ between runs)"]);
+        let images_with_time = plan(r#"{"name": "t", "base": "mlp-gan", "seeds": [0], "steps": 100, "eval_every": {"seconds": 30}}"#);
+        assert!(images_with_time.problems()[0].starts_with("eval_every in seconds or minutes needs a budget in time"), "{:?}", images_with_time.problems());
+        let zero = plan(r#"{"name": "t", "base": "mlp-gan", "seeds": [0], "budget": {"minutes": 0}, "eval_every": {"seconds": -1}}"#);
+        assert_eq!(zero.problems(), ["budget must be a time > 0, got 0 s", "eval_every must be a time > 0, got -1 s"]);
+        let time = plan(r#"{"name": "t", "base": "mlp-gan", "axes": {"batch_size": [32, 64]}, "seeds": [0], "budget": {"seconds": 50}, "eval_every": {"seconds": 20}}"#).expand().unwrap();
+        assert!(time.iter().all(|r| r.budget.stops() == [20.0, 40.0, 50.0]), "the same time points for every batch size");
+        assert_eq!(time[0].budget.describe(), format!("{} of training", crate::run::format_duration(50.0)));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use super::plan::PlannedRun;
+use super::plan::{PlannedRun, RunBudget};
 use crate::error::Result;
 use crate::run::{read_json, write_json, RunDir, Summary};
 
@@ -77,15 +77,19 @@ impl RunState {
         }
     }
 
-    /// One line for a status table.
-    pub fn detail(&self, budget: u64) -> String {
+    /// One line for a status table, for a run with `budget`.
+    pub fn detail(&self, budget: &RunBudget) -> String {
+        let at = |step: &u64| match budget {
+            RunBudget::Steps(n) => format!("step {step}/{n}"),
+            RunBudget::TrainSeconds { .. } => format!("step {step} of {}", budget.describe()),
+        };
         match self {
             RunState::Pending => String::new(),
-            RunState::Running { holder, step } => format!("{holder}, step {step}/{budget}"),
+            RunState::Running { holder, step } => format!("{holder}, {}", at(step)),
             RunState::Done { step } => format!("{step} steps"),
             RunState::Diverged { step } => format!("losses not finite at step {step}"),
             RunState::Failed { error, step } => format!("at step {step}: {error}"),
-            RunState::Unfinished { step } => format!("stopped at step {step}/{budget}; a re-run resumes it"),
+            RunState::Unfinished { step } => format!("stopped at {}; a re-run resumes it", at(step)),
         }
     }
 }
@@ -97,8 +101,8 @@ fn steps_on_disk(run: &RunDir) -> (u64, Option<Summary>) {
     (summary.as_ref().map_or(0, |s| s.steps).max(checkpoint), summary)
 }
 
-/// The state of `run` under `runs_dir`, for a budget of `budget` steps.
-pub fn run_state(runs_dir: &Path, run: &PlannedRun, budget: u64) -> RunState {
+/// The state of `run` under `runs_dir`, against its budget.
+pub fn run_state(runs_dir: &Path, run: &PlannedRun) -> RunState {
     let dir = run.dir(runs_dir);
     if !dir.is_dir() {
         return RunState::Pending;
@@ -113,7 +117,8 @@ pub fn run_state(runs_dir: &Path, run: &PlannedRun, budget: u64) -> RunState {
     }
     match summary {
         Some(s) if !s.finite => RunState::Diverged { step: s.steps },
-        _ if step >= budget => RunState::Done { step },
+        Some(s) if run.budget.is_spent(step, s.train_seconds) => RunState::Done { step },
+        None if run.budget.is_spent(step, 0.0) => RunState::Done { step },
         _ => RunState::Unfinished { step },
     }
 }
@@ -164,17 +169,35 @@ mod tests {
         write_json(&make(3).join("summary.json"), &summary(10, true)).unwrap();
         record_failure(&make(4), "dataset not found", 0).unwrap();
         std::fs::write(make(5).join(".lock"), format!("{} {}", std::process::id(), crate::run::host_name())).unwrap();
-        let states: Vec<RunState> = runs.iter().map(|r| run_state(&root, r, 20)).collect();
+        let states: Vec<RunState> = runs.iter().map(|r| run_state(&root, r)).collect();
         let names: Vec<&str> = states.iter().map(|s| s.name()).collect();
         assert_eq!(names, ["pending", "done", "diverged", "unfinished", "failed", "running"]);
         assert_eq!(counts(&states), "done 1, diverged 1, running 1, unfinished 1, failed 1, pending 1");
-        assert!(states[4].detail(20).contains("dataset not found"));
+        assert!(states[4].detail(&runs[4].budget).contains("dataset not found"));
         // A lock left by a process that is gone does not count as running.
         std::fs::write(runs[5].dir(&root).join(".lock"), format!("{} {}", u32::MAX - 1, crate::run::host_name())).unwrap();
-        assert_eq!(run_state(&root, &runs[5], 20), RunState::Unfinished { step: 0 });
+        assert_eq!(run_state(&root, &runs[5]), RunState::Unfinished { step: 0 });
         // One held on another host is taken to be alive.
         std::fs::write(runs[5].dir(&root).join(".lock"), "12 node-7").unwrap();
-        assert_eq!(run_state(&root, &runs[5], 20).detail(20), "process 12 on node-7, step 0/20");
+        assert_eq!(run_state(&root, &runs[5]).detail(&runs[5].budget), "process 12 on node-7, step 0/20");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_time_budget_is_spent_when_the_summary_has_that_much_training_time() {
+        let root = crate::test_scratch_dir("sweep_status_time");
+        let _ = std::fs::remove_dir_all(&root);
+        let plan: SweepPlan = serde_json::from_str(r#"{"name": "t", "base": "mlp-gan", "seeds": [0, 1], "budget": {"minutes": 1}, "eval_every": {"seconds": 20}}"#).unwrap();
+        let runs = plan.expand().unwrap();
+        assert_eq!(runs[0].budget, RunBudget::TrainSeconds { seconds: 60.0, eval_every: Some(20.0) });
+        assert_eq!(runs[0].budget.stops(), [20.0, 40.0, 60.0]);
+        for (run, (steps, seconds)) in runs.iter().zip([(500, 59.9), (900, 60.2)]) {
+            std::fs::create_dir_all(run.dir(&root)).unwrap();
+            write_json(&run.dir(&root).join("summary.json"), &Summary { train_seconds: seconds, ..summary(steps, true) }).unwrap();
+        }
+        let states: Vec<RunState> = runs.iter().map(|r| run_state(&root, r)).collect();
+        assert_eq!(states, [RunState::Unfinished { step: 500 }, RunState::Done { step: 900 }]);
+        assert_eq!(states[0].detail(&runs[0].budget), format!("stopped at step 500 of {} of training; a re-run resumes it", crate::run::format_duration(60.0)));
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -5,10 +5,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::status::{record_failure, FAILED_FILE};
-use super::{run_state, PlannedRun, RunState, SweepPlan, SweepRecord};
+use super::{run_state, PlannedRun, RunBudget, RunState, SweepPlan, SweepRecord};
 use crate::error::{Error, Result};
 use crate::platform::{AnySession, BackendKind};
-use crate::run::{write_json, RunDir};
+use crate::run::{format_duration, write_json, RunDir};
 
 /// Creates the run's folder with its config (or checks the one there), then trains it from its
 /// newest checkpoint (or from the start) up to the plan's budget. A finished run is left alone;
@@ -19,9 +19,9 @@ pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour:
     let runs = plan.expand()?;
     let n = runs.len();
     let run = runs.into_iter().nth(index).ok_or_else(|| Error::Other(format!("task {index} is out of range: plan '{}' has {n} runs (0–{})", plan.name, n.saturating_sub(1))))?;
-    let state = run_state(runs_dir, &run, run.steps);
+    let state = run_state(runs_dir, &run);
     if state.is_finished() {
-        println!("{}: {} ({}), nothing to do", run.id, state.name(), state.detail(run.steps));
+        println!("{}: {} ({}), nothing to do", run.id, state.name(), state.detail(&run.budget));
         return Ok(state);
     }
     let dir = run.dir(runs_dir);
@@ -35,7 +35,7 @@ pub fn run_task(plan: &SweepPlan, runs_dir: &Path, index: usize, price_per_hour:
     };
     if let Err(e) = &result {
         if dir.is_dir() {
-            let step = run_state(runs_dir, &run, run.steps).step();
+            let step = run_state(runs_dir, &run).step();
             record_failure(&dir, &e.to_string(), step)?;
         }
     }
@@ -68,19 +68,29 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
     if let Some(stop) = stop {
         session.set_stop_flag(stop);
     }
-    let done = session.step();
-    println!("{} ({}, {} seed {}): step {done} of {}", run.id, run.label(), run.backend, run.seed, run.steps);
-    if done < run.steps {
-        let report = session.train_steps(run.steps - done)?;
+    let seconds = |s: &AnySession| s.summary().train_seconds;
+    let spent = |s: &AnySession| run.budget.is_spent(s.step(), seconds(s));
+    println!("{} ({}, {} seed {}): step {}, {} of training, budget {}", run.id, run.label(), run.backend, run.seed, session.step(), format_duration(seconds(&session)), run.budget.describe());
+    // One chunk to a step budget; to a time budget, one chunk to each evaluation time in turn
+    // (each chunk ends with a checkpoint and an evaluation).
+    while !spent(&session) {
+        let report = match run.budget {
+            RunBudget::Steps(n) => session.train_steps(n - session.step())?,
+            RunBudget::TrainSeconds { .. } => {
+                let now = seconds(&session);
+                let next = run.budget.stops().into_iter().find(|t| *t > now).expect("a budget not spent has a stop ahead");
+                session.train_until(next)?
+            }
+        };
         if report.interrupted {
             let why = crate::signals::received().map_or("a stop request", |(_, name)| name);
-            println!("{}: stopped by {why} at step {} of {}; checkpoint written, a re-run continues it", run.id, report.to_step, run.steps);
+            println!("{}: stopped by {why} at step {} ({}); checkpoint written, a re-run continues it", run.id, report.to_step, run.budget.describe());
             return Ok(RunState::Unfinished { step: report.to_step });
         }
         let s = session.summary();
         println!(
-            "{}: {} steps, {:.1} images/s | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}",
-            run.id, report.to_step, report.images_per_s, s.d_loss, s.g_loss, s.d_real, s.d_fake
+            "{}: {} steps, {} of training, {:.1} images/s | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}",
+            run.id, report.to_step, format_duration(s.train_seconds), report.images_per_s, s.d_loss, s.g_loss, s.d_real, s.d_fake
         );
     }
     let s = session.summary();

@@ -185,15 +185,22 @@ impl<B: TrainBackend> Session<B> {
     /// Trains `n` steps (a bounded chunk), logging, sampling and checkpointing on the configured
     /// intervals, then writes a sample grid, a checkpoint and the summary.
     pub fn train_steps(&mut self, n: u64) -> Result<ChunkReport> {
-        self.train_chunk(Some(n), None)
+        self.train_chunk(ChunkEnd::Steps(n))
     }
 
     /// Trains until `budget` has passed (checked after every step; at least one step).
     pub fn train_for(&mut self, budget: Duration) -> Result<ChunkReport> {
-        self.train_chunk(None, Some(budget))
+        self.train_chunk(ChunkEnd::Wall(budget))
     }
 
-    fn train_chunk(&mut self, steps: Option<u64>, budget: Option<Duration>) -> Result<ChunkReport> {
+    /// Trains until the run's training time — summed over its steps and across resumes, sampling,
+    /// checkpoints and evaluation left out — reaches `train_seconds` (at least one step): what
+    /// equal-time budgets and evaluation points are measured in.
+    pub fn train_until(&mut self, train_seconds: f64) -> Result<ChunkReport> {
+        self.train_chunk(ChunkEnd::TrainSeconds(train_seconds))
+    }
+
+    fn train_chunk(&mut self, end: ChunkEnd) -> Result<ChunkReport> {
         let (trainer, rec) = (&mut self.trainer, &mut self.recorder);
         let from = trainer.step_count();
         let rows_before = rec.history.len();
@@ -206,7 +213,12 @@ impl<B: TrainBackend> Session<B> {
                 interrupted = true;
                 break;
             }
-            if steps.is_some_and(|n| done >= n) || budget.is_some_and(|b| done > 0 && chunk_start.elapsed() >= b) {
+            let over = match end {
+                ChunkEnd::Steps(n) => done >= n,
+                ChunkEnd::Wall(b) => done > 0 && chunk_start.elapsed() >= b,
+                ChunkEnd::TrainSeconds(t) => done > 0 && rec.train_seconds >= t,
+            };
+            if over {
                 break;
             }
             if rec.lock_lost() {
@@ -228,12 +240,12 @@ impl<B: TrainBackend> Session<B> {
             if step % log_every == 0 {
                 let row = rec.log_row(trainer)?;
                 if rec.verbose {
-                    let eta = match (steps, budget) {
-                        (Some(n), _) => Some((from + n - step) as f64 * chunk_train / (step - from) as f64),
-                        (None, Some(b)) => Some((b.as_secs_f64() - chunk_start.elapsed().as_secs_f64()).max(0.0)),
-                        _ => None,
+                    let (last_step, eta) = match end {
+                        ChunkEnd::Steps(n) => (Some(from + n), (from + n - step) as f64 * chunk_train / (step - from) as f64),
+                        ChunkEnd::Wall(b) => (None, b.as_secs_f64() - chunk_start.elapsed().as_secs_f64()),
+                        ChunkEnd::TrainSeconds(t) => (None, t - rec.train_seconds),
                     };
-                    progress::say(&progress_line(&row, steps.map(|n| from + n), eta));
+                    progress::say(&progress_line(&row, last_step, Some(eta.max(0.0))));
                     for text in rec.new_advice(&row, trainer) {
                         progress::say(&format!("note: {text}"));
                     }
@@ -279,6 +291,17 @@ impl<B: TrainBackend> Session<B> {
             interrupted,
         })
     }
+}
+
+/// Where a chunk of training ends.
+#[derive(Debug, Clone, Copy)]
+enum ChunkEnd {
+    /// After this many steps.
+    Steps(u64),
+    /// Once this much wall-clock time has passed.
+    Wall(Duration),
+    /// Once the run's cumulative training seconds reach this.
+    TrainSeconds(f64),
 }
 
 /// A training time budget of `amount` units of `unit_seconds` each: a number > 0 whose duration a

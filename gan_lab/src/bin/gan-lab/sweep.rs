@@ -23,7 +23,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     plan.validate()?;
     if args.list {
         for r in plan.expand()? {
-            println!("{:>4}  {}  ({}, {}, seed {}, {} steps)", r.index, r.id, r.label(), r.backend, r.seed, r.steps);
+            println!("{:>4}  {}  ({}, {}, seed {}, {})", r.index, r.id, r.label(), r.backend, r.seed, r.budget.describe());
         }
         return Ok(());
     }
@@ -50,7 +50,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
             let states = local::run_local(&frozen, &plan, &runs_dir, &local::LocalOptions { workers, threads, exe, stop: gan_lab::signals::stop_on_signals() })?;
             let failed: Vec<_> = states.iter().filter(|(_, s)| matches!(s, sweep::RunState::Failed { .. } | sweep::RunState::Unfinished { .. })).collect();
             for (r, s) in &failed {
-                eprintln!("{} {}: {} (log: {})", s.name(), r.id, s.detail(r.steps), r.dir(&runs_dir).join(status::LOG_FILE).display());
+                eprintln!("{} {}: {} (log: {})", s.name(), r.id, s.detail(&r.budget), r.dir(&runs_dir).join(status::LOG_FILE).display());
             }
             println!("table: gan-lab runs {} --group-by config", args.dir.runs_dir.display());
             if failed.is_empty() {
