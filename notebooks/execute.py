@@ -5,9 +5,10 @@
 
 Each notebook runs in a fresh kernel from the notebooks/ folder; any cell error fails it. The
 executed copy is exported to DIR/<name>.html with every chart (SVG) and image (PNG) embedded and a
-banner saying which mode made it. The committed notebooks are never written to. Exit status 1 when
-a notebook failed (an error, a panic such as a failed assertion, or a last cell that did not print
-`checks passed`) or lacks the outputs its metadata (`gan_lab.expects`) promises.
+banner saying which mode made it; DIR/index.html then lists every report in DIR (report_index.py).
+The committed notebooks are never written to. Exit status 1 when a notebook failed (an error, a
+panic such as a failed assertion, or a last cell that did not print `checks passed`) or lacks the
+outputs its metadata (`gan_lab.expects`) promises.
 """
 import argparse
 import datetime
@@ -25,6 +26,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from report_index import write_index  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -222,6 +226,8 @@ def main():
         results.append(r)
         print(f"  {r['status']} in {r['seconds']:.0f} s (first cell {r['first_cell_s']} s): {r['png']} PNG, {r['svg']} SVG -> {r['report']}", flush=True)
     (args.reports / "summary.json").write_text(json.dumps({"mode": args.mode, "results": results}, indent=2) + "\n")
+    listed = write_index(args.reports)
+    print(f"index of {len(listed)} reports: {args.reports / 'index.html'}")
     total = sum(r["seconds"] for r in results)
     failed = [r["notebook"] for r in results if r["status"] != "ok"]
     print(f"{len(results)} notebooks in {total:.0f} s ({args.mode} mode); {len(failed)} failed {failed if failed else ''}")
