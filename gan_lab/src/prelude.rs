@@ -13,7 +13,7 @@ pub use crate::lab::{
     Experiment, Options, SweepStatus, Table,
 };
 pub use crate::report::{Bar, Chart, ImageGrid, Series, SideBySide};
-pub use crate::run::{AnswerTable, GroupedTable, Measure, MetricsRow, RunDir, RunTable, Summary, Verdict};
+pub use crate::run::{AnswerTable, GroupedTable, Measure, MetricsRow, Progress, QualityCurve, RunDir, RunTable, Summary, Verdict};
 pub use crate::sweep::SweepPlan;
 
 #[cfg(feature = "engine")]

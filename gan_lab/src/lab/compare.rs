@@ -5,7 +5,7 @@ use polars::prelude::*;
 use super::ChunkView;
 use crate::error::{Error, Result};
 use crate::report::{evcxr_html, frame_to_html, Bar, Chart, Series};
-use crate::run::{column, format_duration, metric_label, RunTable};
+use crate::run::{column, format_duration, metric_label, Progress, RunTable};
 
 /// A DataFrame that displays as an HTML table in a notebook (polars has no rich display there).
 #[derive(Debug, Clone)]
@@ -181,6 +181,29 @@ impl RunTable {
             None => self.budget_caption(),
         };
         Ok(Chart::lines(title, "generator step", &metric_label(column), &series)?.with_caption(caption))
+    }
+
+    /// `metric` over training per configuration (see [`RunTable::quality_curves`]): a line through
+    /// the mean over seeds at each evaluation, shaded ± one standard deviation.
+    pub fn quality_chart(&self, metric: &str, progress: Progress, title: &str) -> Result<Chart> {
+        let curves = self.quality_curves(metric, progress)?;
+        let series: Vec<Series> = curves
+            .iter()
+            .filter(|c| !c.points.is_empty())
+            .map(|c| {
+                let band = c.points.iter().filter_map(|p| p.std.map(|s| (p.x, p.mean - s, p.mean + s))).collect();
+                Series::new(format!("{} ({} runs)", c.label, c.runs), c.points.iter().map(|p| (p.x, p.mean)).collect()).with_band(band)
+            })
+            .collect();
+        if series.is_empty() {
+            return Err(Error::Other(format!("no run of these {} has been evaluated: no {metric} to draw", self.len())));
+        }
+        let caption = format!(
+            "{} configurations; line: the mean of {metric} over a configuration's runs (seeds) at each evaluation, shaded: ± one standard deviation; x: {}",
+            series.len(),
+            progress.label()
+        );
+        Ok(Chart::lines(title, progress.label(), &format!("{} (mean over seeds)", metric_label(metric)), &series)?.with_caption(caption))
     }
 
     /// Only the rows whose `column` is one of `values` (e.g. `("dataset", &["mnist10k"])`).

@@ -45,16 +45,23 @@ pub struct Chart {
     pub caption: String,
 }
 
-/// One named line.
+/// One named line, with an optional shaded band around it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    /// (x, low, high) at each x where the band is drawn (e.g. mean ± std over seeds).
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 impl Series {
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series { name: name.into(), points }
+        Series { name: name.into(), points, band: Vec::new() }
+    }
+
+    /// The same line with a shaded band from low to high at each x.
+    pub fn with_band(self, band: Vec<(f64, f64, f64)>) -> Self {
+        Series { band, ..self }
     }
 }
 
@@ -98,7 +105,8 @@ impl Chart {
     /// A line chart of `series` (non-finite points are skipped).
     pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<Self> {
         register_font();
-        let all = || series.iter().flat_map(|s| s.points.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite());
+        let band_edges: Vec<(f64, f64)> = series.iter().flat_map(|s| s.band.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])).collect();
+        let all = || series.iter().flat_map(|s| s.points.iter().copied()).chain(band_edges.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite());
         let (Some((x0, x1)), Some((y0, y1))) = (padded_range(all().map(|p| p.0), false), padded_range(all().map(|p| p.1), false)) else {
             return Err(Error::Other(format!("chart '{title}': no finite points to draw")));
         };
@@ -126,6 +134,12 @@ impl Chart {
                 .map_err(plot_err)?;
             for (i, s) in series.iter().enumerate() {
                 let color = PALETTE[i % PALETTE.len()];
+                let band: Vec<(f64, f64, f64)> = s.band.iter().copied().filter(|(x, lo, hi)| x.is_finite() && lo.is_finite() && hi.is_finite()).collect();
+                if band.len() > 1 {
+                    // The upper edge left to right, then the lower edge back.
+                    let outline: Vec<(f64, f64)> = band.iter().map(|&(x, _, hi)| (x, hi)).chain(band.iter().rev().map(|&(x, lo, _)| (x, lo))).collect();
+                    chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled()))).map_err(plot_err)?;
+                }
                 let points: Vec<(f64, f64)> = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
                 chart
                     .draw_series(LineSeries::new(points, color.stroke_width(2)))

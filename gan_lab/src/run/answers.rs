@@ -55,19 +55,8 @@ pub fn lower_is_better(metric: &str) -> Result<bool> {
     }
 }
 
-/// The quality metrics a run's `quality.parquet` holds, as `time_to_quality` reads them.
+/// The quality metrics with a better direction that a run's `quality.parquet` holds.
 const QUALITY: [&str; 6] = ["fld", "precision", "recall", "coverage", "class_coverage", "class_kl"];
-
-fn quality_value(row: &super::QualityRow, metric: &str) -> f64 {
-    match metric {
-        "fld" => row.fld,
-        "precision" => row.precision,
-        "recall" => row.recall,
-        "coverage" => row.coverage,
-        "class_coverage" => row.class_coverage,
-        _ => row.class_kl,
-    }
-}
 
 /// Training seconds at `step`, read off the logged (step, train_s) points — linear between
 /// them, from (0, 0) before the first, along the last interval after the last.
@@ -117,7 +106,7 @@ impl RunTable {
                 .iter()
                 .filter(|r| r.protocol.key() == protocol)
                 .filter(|r| {
-                    let v = quality_value(r, metric);
+                    let v = r.value(metric).unwrap_or(f64::NAN);
                     v.is_finite() && if lower { v <= threshold } else { v >= threshold }
                 })
                 .map(|r| r.step)

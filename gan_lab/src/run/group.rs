@@ -50,6 +50,13 @@ impl RunTable {
     /// Groups the runs by the given columns (`config` = configuration without seed × backend) and
     /// averages every number over each group. Groups keep the order of their first run.
     pub fn group_by(&self, by: &[&str]) -> Result<GroupedTable> {
+        let (keys, groups) = self.groups(by)?;
+        self.aggregate(keys, groups)
+    }
+
+    /// The key columns `by` stands for, and the groups: each one's key values and its rows, in
+    /// the order of their first run.
+    pub(super) fn groups(&self, by: &[&str]) -> Result<(Vec<String>, Vec<(Vec<String>, Vec<usize>)>)> {
         if by.is_empty() {
             return Err(Error::Other("group by what? give at least one column, e.g. config".into()));
         }
@@ -71,6 +78,10 @@ impl RunTable {
                 None => groups.push((key, vec![row])),
             }
         }
+        Ok((keys, groups))
+    }
+
+    fn aggregate(&self, keys: Vec<String>, groups: Vec<(Vec<String>, Vec<usize>)>) -> Result<GroupedTable> {
         let seeds = self.numbers("seed")?;
         let status = texts(self, "status")?;
         let mut columns: Vec<Column> = Vec::new();

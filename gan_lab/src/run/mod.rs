@@ -19,6 +19,7 @@ mod group;
 mod interval;
 mod lock;
 mod metrics;
+mod over_time;
 mod quality;
 mod table;
 
@@ -31,6 +32,7 @@ pub use metrics::{
     append_metrics_journal, compare_losses, metrics_line, metrics_parquet, parse_metrics_line, read_metrics, read_metrics_journal, worst_of, write_metrics, MetricsRow, StepAgreement,
     AGREEMENT_FIELDS,
 };
+pub use over_time::{CurvePoint, Progress, QualityCurve};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
 pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
 pub use interval::{student_t_quantile, welch, Difference, Verdict};

@@ -72,6 +72,14 @@ fn values(r: &QualityRow) -> [f64; 12] {
     ]
 }
 
+impl QualityRow {
+    /// The number called `name` (`fld`, `precision`, `class_kl`…; the names of `quality.parquet`'s
+    /// columns), or None for a name it does not hold.
+    pub fn value(&self, name: &str) -> Option<f64> {
+        F64.iter().position(|n| *n == name).map(|i| values(self)[i])
+    }
+}
+
 /// The rows as a DataFrame (protocol columns included).
 pub fn quality_frame(rows: &[QualityRow]) -> Result<DataFrame> {
     let mut cols = vec![Column::new("step".into(), rows.iter().map(|r| r.step).collect::<Vec<u64>>())];

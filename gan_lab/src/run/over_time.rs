@@ -1,0 +1,157 @@
+//! Quality over training, one curve per configuration: at each evaluation, the mean and standard
+//! deviation over the configuration's seeds, against training seconds or images seen. With a
+//! plan's equal budget and `eval_every`, every run is evaluated at the same points, so the k-th
+//! evaluations of a configuration's runs line up.
+
+use super::answers::train_seconds_at;
+use super::group::mean_std;
+use super::{read_quality, RunDir, RunTable};
+use crate::error::{Error, Result};
+
+/// What a quality curve is drawn against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Training seconds (summed over steps, across resumes; sampling and evaluation left out).
+    TrainSeconds,
+    /// Real images seen (steps × batch size).
+    Images,
+}
+
+impl Progress {
+    /// The axis label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Progress::TrainSeconds => "training time, s",
+            Progress::Images => "images seen",
+        }
+    }
+}
+
+/// One point of a curve: the k-th evaluation of the runs that have one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    /// Mean progress (seconds or images) of those evaluations.
+    pub x: f64,
+    pub mean: f64,
+    /// Sample standard deviation over the runs (None with one run).
+    pub std: Option<f64>,
+    pub runs: usize,
+}
+
+/// One configuration's quality over training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityCurve {
+    /// The configuration and backend: `config · backend`.
+    pub label: String,
+    /// Runs of the configuration (evaluated or not).
+    pub runs: usize,
+    pub points: Vec<CurvePoint>,
+}
+
+impl RunTable {
+    /// `metric` (a column of `quality.parquet`: fld, precision, recall, coverage…) over training
+    /// for each configuration (`group_by(&["config"])`'s groups), against `progress`. Each run's
+    /// evaluations with the protocol of its last one count, in step order.
+    pub fn quality_curves(&self, metric: &str, progress: Progress) -> Result<Vec<QualityCurve>> {
+        let (keys, groups) = self.groups(&["config"])?;
+        let batch = self.numbers("batch")?;
+        let mut curves = Vec::new();
+        for (key, rows) in groups {
+            let per_run: Vec<Vec<(f64, f64)>> = rows.iter().map(|&r| self.evaluations(r, metric, progress, batch[r].unwrap_or(f64::NAN))).collect::<Result<_>>()?;
+            let longest = per_run.iter().map(Vec::len).max().unwrap_or(0);
+            let points = (0..longest)
+                .filter_map(|k| {
+                    let at: Vec<(f64, f64)> = per_run.iter().filter_map(|p| p.get(k)).copied().filter(|(_, y)| y.is_finite()).collect();
+                    let (Some(x), (Some(mean), std)) = (mean_std(&at.iter().map(|p| p.0).collect::<Vec<_>>()).0, mean_std(&at.iter().map(|p| p.1).collect::<Vec<_>>())) else {
+                        return None;
+                    };
+                    Some(CurvePoint { x, mean, std, runs: at.len() })
+                })
+                .collect();
+            let label = keys.iter().zip(&key).filter(|(k, _)| k.as_str() != "config_key").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" · ");
+            curves.push(QualityCurve { label, runs: rows.len(), points });
+        }
+        Ok(curves)
+    }
+
+    /// (progress, metric) at each evaluation of row `row`'s run.
+    fn evaluations(&self, row: usize, metric: &str, progress: Progress, batch: f64) -> Result<Vec<(f64, f64)>> {
+        let run = RunDir { path: self.paths[row].clone() };
+        if !run.quality_path().is_file() {
+            return Ok(Vec::new());
+        }
+        let mut rows = read_quality(&run.quality_path())?;
+        let Some(protocol) = rows.last().map(|q| q.protocol.key()) else { return Ok(Vec::new()) };
+        rows.retain(|q| q.protocol.key() == protocol);
+        rows.sort_by_key(|q| q.step);
+        let logged: Vec<(u64, f64)> = match progress {
+            Progress::TrainSeconds => run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect(),
+            Progress::Images => Vec::new(),
+        };
+        rows.iter()
+            .map(|q| {
+                let y = q.value(metric).ok_or_else(|| Error::Other(format!("quality.parquet has no '{metric}'; it has fld, kid_mean, precision, recall, density, coverage, class_coverage, class_kl")))?;
+                let x = match progress {
+                    Progress::TrainSeconds => train_seconds_at(&logged, q.step).unwrap_or(f64::NAN),
+                    Progress::Images => q.step as f64 * batch,
+                };
+                Ok((x, y))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{write_metrics, write_quality, MetricsRow, Protocol, QualityRow};
+
+    #[test]
+    fn each_configuration_gets_mean_and_spread_over_seeds_at_each_evaluation() {
+        let root = crate::test_scratch_dir("over_time");
+        let _ = std::fs::remove_dir_all(&root);
+        // Two seeds of mlp-gan (batch 64) evaluated at steps 10 and 20, one of dcgan28 at step 10 only.
+        let runs: [(&str, u64, &[(u64, f64)]); 3] = [("mlp-gan", 0, &[(10, 300.0), (20, 100.0)]), ("mlp-gan", 1, &[(10, 500.0), (20, 140.0)]), ("dcgan28", 0, &[(10, 80.0)])];
+        for (name, seed, evals) in runs {
+            let mut cfg = crate::config::preset(name).unwrap();
+            cfg.seed = seed;
+            let run = RunDir::create(&root, &cfg).unwrap();
+            let protocol = Protocol { extractor: "lenet".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 7 + seed };
+            let q = |&(step, fld): &(u64, f64)| QualityRow {
+                step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0,
+                class_kl: 0.1, nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, protocol: protocol.clone(),
+            };
+            write_quality(&run.quality_path(), &evals.iter().map(q).collect::<Vec<_>>()).unwrap();
+            // Seed 1 trains at half the speed: 4 s per 10 steps against 2 s.
+            let per_10 = if seed == 1 { 4.0 } else { 2.0 };
+            let m = |step: u64| MetricsRow {
+                step, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.6, d_fake: 0.4, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0, images_per_s: 64.0,
+                train_s: per_10 * step as f64 / 10.0, wall_unix: 0.0, g_update: 0.0, diversity: 1.0, augment_p: 0.0, alarms: String::new(),
+            };
+            write_metrics(&run.metrics_path(), &[m(10), m(20)]).unwrap();
+        }
+        RunDir::create(&root, &crate::config::preset("dcgan28").unwrap()).unwrap(); // never evaluated
+        let table = RunTable::load(&root).unwrap();
+        let curves = table.quality_curves("fld", Progress::TrainSeconds).unwrap();
+        assert_eq!(curves.len(), 2, "{curves:?}");
+        let mlp = curves.iter().find(|c| c.label.starts_with("mlp-gan")).unwrap();
+        assert_eq!((mlp.label.as_str(), mlp.runs), ("mlp-gan · –", 2), "no platform.json: no backend");
+        let std = |a: f64, b: f64| ((a - b) * (a - b) / 2.0).sqrt();
+        assert_eq!(mlp.points, [
+            CurvePoint { x: 3.0, mean: 400.0, std: Some(std(300.0, 500.0)), runs: 2 },
+            CurvePoint { x: 6.0, mean: 120.0, std: Some(std(100.0, 140.0)), runs: 2 },
+        ]);
+        let dcgan = curves.iter().find(|c| c.label.starts_with("dcgan28")).unwrap();
+        assert_eq!(dcgan.runs, 2, "the unevaluated run counts as a run");
+        assert_eq!(dcgan.points, [CurvePoint { x: 2.0, mean: 80.0, std: None, runs: 1 }]);
+        let by_images = table.quality_curves("recall", Progress::Images).unwrap();
+        let mlp = by_images.iter().find(|c| c.label.starts_with("mlp-gan")).unwrap();
+        assert_eq!(mlp.points.iter().map(|p| (p.x, p.mean)).collect::<Vec<_>>(), [(640.0, 0.5), (1280.0, 0.5)]);
+        let err = table.quality_curves("d_loss", Progress::Images).unwrap_err().to_string();
+        assert!(err.contains("no 'd_loss'") && err.contains("class_kl"), "{err}");
+        let chart = table.quality_chart("fld", Progress::TrainSeconds, "FLD over training").unwrap();
+        assert!(chart.svg.contains("<polygon") && chart.svg.contains("training time, s") && chart.svg.contains("mlp-gan · – (2 runs)"), "a band for the two-seed curve");
+        assert!(chart.caption.contains("shaded: ± one standard deviation"), "{}", chart.caption);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
