@@ -420,6 +420,18 @@ mod tests {
         assert_eq!(times.iter().filter(|t| **t == Some(10.0)).count(), 6, "2 × FLD ≤ 1800 at step 50 (10 s) for the 6 runs that end below 900");
         assert_eq!(times.iter().filter(|t| **t == Some(20.0)).count(), 7, "the other sweep runs at step 100 (20 s)");
         assert_eq!(times.iter().filter(|t| t.is_none()).count(), 1, "the run never evaluated");
+
+        // Grouped by the axis columns: time to FLD ≤ 900 over the runs that got there, and how many did.
+        let grouped = table.with_time_to_quality("fld", 900.0).unwrap().group_by(&["axis.activation", "axis.optimizer"]).unwrap();
+        let compact = grouped.compact().unwrap();
+        let cell = |name: &str, row: usize| column(&compact, name).unwrap().str().unwrap().get(row).map(str::to_string);
+        let rows: Vec<(Option<String>, Option<String>, Option<String>, Option<String>)> =
+            (0..grouped.len()).map(|i| (cell("axis.activation", i), cell("axis.optimizer", i), cell("time_to_quality", i), cell("reached", i))).collect();
+        let row = |a: &str, o: &str| rows.iter().find(|r| r.0.as_deref() == Some(a) && r.1.as_deref() == Some(o)).map(|r| (r.2.clone().unwrap(), r.3.clone().unwrap()));
+        assert_eq!(row("leaky_relu", "adam"), Some(("20.00 ± 0".into(), "4 of 4".into())), "{compact}");
+        assert_eq!(row("leaky_relu", "sgd"), Some(("20.00".into(), "1 of 3".into())), "{compact}");
+        assert_eq!(row("relu", "adam"), Some(("–".into(), "0 of 5".into())), "{compact}");
+        assert!(column(&compact, "cost_to_quality").is_err(), "no run has a price: no cost column");
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -13,6 +13,9 @@ pub const GROUPED_METRICS: [&str; 14] = [
     "class_coverage",
 ];
 
+/// Averaged too when the table has them ([`RunTable::with_time_to_quality`] adds them).
+pub const REACH_METRICS: [&str; 2] = ["time_to_quality", "cost_to_quality"];
+
 /// `config` stands for the configuration without its seed, on one backend.
 const CONFIG_KEY: [&str; 3] = ["config", "backend", "config_key"];
 
@@ -81,6 +84,30 @@ impl RunTable {
         Ok((keys, groups))
     }
 
+    /// [`GROUPED_METRICS`], then those of [`REACH_METRICS`] this table has.
+    fn grouped_metrics(&self) -> Vec<&'static str> {
+        GROUPED_METRICS.into_iter().chain(REACH_METRICS.into_iter().filter(|m| column(&self.frame, m).is_ok())).collect()
+    }
+
+    /// A copy with two more columns: `time_to_quality`, the training seconds at which each run
+    /// first had `metric` at `threshold` or better ([`RunTable::time_to_quality`]), and
+    /// `cost_to_quality`, that time at the run's price (its cost ÷ its training time). Grouped,
+    /// they are averaged over the runs that got there, and `reached` counts them.
+    pub fn with_time_to_quality(&self, metric: &str, threshold: f64) -> Result<RunTable> {
+        let times = self.time_to_quality(metric, threshold)?;
+        let (cost, train) = (self.numbers("cost_usd")?, self.numbers("train_s")?);
+        let costs: Vec<Option<f64>> = times.iter().zip(cost.iter().zip(&train)).map(|(t, (c, s))| match (t, c, s) {
+                (Some(t), Some(c), Some(s)) if *s > 0.0 => Some(t * c / s),
+                _ => None,
+            })
+            .collect();
+        let mut frame = self.frame.clone();
+        for (name, values) in [("time_to_quality", times), ("cost_to_quality", costs)] {
+            frame.with_column(Column::new(name.into(), values)).map_err(|e| Error::table(format!("adding column '{name}'"), e))?;
+        }
+        Ok(RunTable { frame, paths: self.paths.clone(), problems: self.problems.clone() })
+    }
+
     fn aggregate(&self, keys: Vec<String>, groups: Vec<(Vec<String>, Vec<usize>)>) -> Result<GroupedTable> {
         let seeds = self.numbers("seed")?;
         let status = texts(self, "status")?;
@@ -97,7 +124,7 @@ impl RunTable {
         };
         columns.push(Column::new("seeds".into(), groups.iter().map(|(_, rows)| seed_list(rows)).collect::<Vec<_>>()));
         columns.push(Column::new("diverged".into(), groups.iter().map(|(_, rows)| rows.iter().filter(|&&r| status[r] == "diverged").count() as u32).collect::<Vec<_>>()));
-        for m in GROUPED_METRICS {
+        for m in self.grouped_metrics() {
             let values = self.numbers(m)?;
             let stats: Vec<(Option<f64>, Option<f64>, u32)> = groups
                 .iter()
@@ -165,7 +192,7 @@ impl GroupedTable {
         if diverged.u32().map(|c| (0..c.len()).any(|i| c.get(i).unwrap_or(0) > 0)).unwrap_or(false) {
             columns.push(diverged.clone());
         }
-        for m in GROUPED_METRICS {
+        for m in GROUPED_METRICS.into_iter().chain(REACH_METRICS.into_iter().filter(|m| column(&self.frame, &format!("{m}_mean")).is_ok())) {
             let stats = self.stats(m)?;
             if stats.iter().all(|(mean, _)| mean.is_none()) {
                 continue;
@@ -179,6 +206,13 @@ impl GroupedTable {
                 })
                 .collect();
             columns.push(Column::new(m.into(), cells));
+            if m == "time_to_quality" {
+                // The share of a group's runs that reached the threshold at all.
+                let reached = column(&self.frame, "time_to_quality_n")?.u32().map_err(|e| Error::table("grouped column 'time_to_quality_n'", e))?.clone();
+                let runs = column(&self.frame, "runs")?.u32().map_err(|e| Error::table("grouped column 'runs'", e))?.clone();
+                let cells: Vec<String> = (0..self.len()).map(|i| format!("{} of {}", reached.get(i).unwrap_or(0), runs.get(i).unwrap_or(0))).collect();
+                columns.push(Column::new("reached".into(), cells));
+            }
         }
         DataFrame::new(self.len(), columns).map_err(|e| Error::table("building the compact grouped table", e))
     }

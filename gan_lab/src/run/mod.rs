@@ -34,7 +34,7 @@ pub use metrics::{
 };
 pub use over_time::{CurvePoint, Progress, QualityCurve};
 pub use quality::{quality_frame, read_quality, write_quality, Protocol, QualityRow};
-pub use group::{mean_std, GroupedTable, GROUPED_METRICS};
+pub use group::{mean_std, GroupedTable, GROUPED_METRICS, REACH_METRICS};
 pub use interval::{student_t_quantile, welch, Difference, Verdict};
 pub use table::{column, metric_label, RunTable, AXIS_PREFIX};
 

@@ -325,6 +325,8 @@ pub fn metric_label(column: &str) -> String {
         "density" => "density (≈1 for real images)",
         "class_coverage" => "share of classes generated",
         "class_kl" => "KL(class histogram ‖ uniform), nats",
+        "time_to_quality" => "training time to the quality threshold, s",
+        "cost_to_quality" => "cost to the quality threshold, USD",
         other => other,
     };
     text.to_string()

@@ -61,11 +61,12 @@ pub enum Command {
         baseline: Vec<String>,
         /// What the answer table compares: fld (default), kid, precision, recall, coverage,
         /// class_coverage, class_kl, images_per_s, train_s or cost_usd at each run's end.
-        #[arg(long, value_name = "METRIC", default_value = "fld", requires = "baseline")]
+        #[arg(long, value_name = "METRIC", default_value = "fld")]
         metric: String,
-        /// Compare the training seconds until METRIC first reached this value (time to quality),
-        /// e.g. `--metric fld --reach 50`.
-        #[arg(long, value_name = "VALUE", requires = "baseline")]
+        /// Time to quality: the training seconds until METRIC first reached this value, e.g.
+        /// `--metric fld --reach 50`. With --baseline the answer table compares it; with
+        /// --group-by each group gets its mean ± std, its cost, and how many runs got there.
+        #[arg(long, value_name = "VALUE")]
         reach: Option<f64>,
         /// Also write the table as a standalone HTML page.
         #[arg(long, value_name = "FILE")]

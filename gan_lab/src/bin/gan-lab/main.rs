@@ -79,8 +79,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Features { command } => features(command),
         Command::Eval { run, n } => eval(&run, n),
         Command::Runs { dirs, group_by, baseline, metric, reach, html } => {
-            let answers = (!baseline.is_empty()).then(|| answer_question(&baseline, metric, reach)).transpose()?;
-            runs(&dirs, group_by.as_deref(), answers, html.as_deref())
+            if reach.is_some_and(|r| !r.is_finite()) {
+                return Err(Error::Other(format!("--reach takes a finite number, got {}", reach.unwrap_or_default())));
+            }
+            if baseline.is_empty() && group_by.is_none() && (reach.is_some() || metric != "fld") {
+                return Err(Error::Other("--metric and --reach go with --baseline (the answer table) or --group-by (time to quality per group)".into()));
+            }
+            let answers = (!baseline.is_empty()).then(|| answer_question(&baseline, metric.clone(), reach)).transpose()?;
+            runs(&dirs, group_by.as_deref(), answers, reach.map(|r| (metric, r)), html.as_deref())
         }
         Command::Sweep(args) => sweep(args),
         Command::Doctor { json } => doctor(json),
@@ -309,14 +315,13 @@ fn answer_question(baseline: &[String], metric: String, reach: Option<f64>) -> R
         })
         .collect::<Result<Vec<_>>>()?;
     let measure = match reach {
-        Some(threshold) if threshold.is_finite() => Measure::TimeTo { metric, threshold },
-        Some(threshold) => return Err(Error::Other(format!("--reach takes a finite number, got {threshold}"))),
+        Some(threshold) => Measure::TimeTo { metric, threshold },
         None => Measure::Final(metric),
     };
     Ok((pairs, measure))
 }
 
-fn runs(dirs: &[PathBuf], group_by: Option<&str>, answers: Option<(Vec<(String, String)>, Measure)>, html: Option<&std::path::Path>) -> Result<()> {
+fn runs(dirs: &[PathBuf], group_by: Option<&str>, answers: Option<(Vec<(String, String)>, Measure)>, reach: Option<(String, f64)>, html: Option<&std::path::Path>) -> Result<()> {
     polars_display_settings();
     let table = RunTable::load_many(dirs)?;
     let shown = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -338,11 +343,18 @@ fn runs(dirs: &[PathBuf], group_by: Option<&str>, answers: Option<(Vec<(String, 
     match group_by {
         Some(by) => {
             let by: Vec<&str> = by.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-            let grouped = table.group_by(&by)?;
+            let grouped = match &reach {
+                Some((metric, threshold)) => table.with_time_to_quality(metric, *threshold)?.group_by(&by)?,
+                None => table.group_by(&by)?,
+            };
             if let Some(out) = html {
                 grouped.save_html(out, &format!("Runs in {shown}, grouped by {}", by.join(", ")))?;
             }
             println!("{} runs in {} groups (mean ± sample std over each group's runs)", table.len(), grouped.len());
+            if let Some((metric, threshold)) = &reach {
+                let label = Measure::TimeTo { metric: metric.clone(), threshold: *threshold }.label();
+                println!("time_to_quality: {label} (over the runs that got there; reached: how many did), cost_to_quality: that time at each run's price");
+            }
             println!("{grouped}");
         }
         None => {
