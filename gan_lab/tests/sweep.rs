@@ -110,7 +110,7 @@ fn a_failed_run_does_not_stop_the_others_and_is_retried_by_a_re_run() {
     let plan = SweepPlan::from_json_file(&plan_path).unwrap();
     let failed: Vec<_> = plan_status(&plan, &runs).unwrap().into_iter().filter(|(_, s)| s.name() == "failed").collect();
     assert_eq!(failed.len(), 4);
-    assert!(failed[0].1.detail(5).contains("unknown dataset"), "{:?}", failed[0].1);
+    assert!(failed[0].1.detail(&failed[0].0.budget).contains("unknown dataset"), "{:?}", failed[0].1);
 
     // The file arrives; the same command trains only the four that failed.
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/mnist10k/mnist10k-images-idx3-ubyte.gz"), &missing).unwrap();
@@ -194,4 +194,50 @@ fn ctrl_c_stops_a_local_sweep_with_checkpoints_and_leaves_its_runs_to_a_re_run()
     let status = text(&gan_lab(&["sweep", "status", str_path(&plan_path), "--runs-dir", str_path(&runs)]));
     assert!(status.contains("a re-run resumes it") && status.ends_with("unfinished 2, pending 2\n"), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A time budget through the real binary: every run trains until its training time reaches the
+/// budget, ending a chunk (checkpoint and evaluation) at each `eval_every` on the way, so every
+/// run is evaluated at the same training times whatever its batch size; the answer table and time
+/// to quality read those runs.
+#[test]
+fn a_time_budget_evaluates_every_run_at_the_same_training_times() {
+    let dir = scratch("time_budget");
+    let runs = dir.join("runs");
+    let plan_path = dir.join("plan.json");
+    std::fs::write(
+        &plan_path,
+        r#"{
+  "name": "tb",
+  "base": "mlp-gan",
+  "set": {"data.limit": 640, "train.log_every": 5, "train.eval_samples": 64},
+  "axes": {"batch_size": [16, 64]},
+  "seeds": [0, 1],
+  "budget": {"seconds": 1.5},
+  "eval_every": {"seconds": 0.5}
+}"#,
+    )
+    .unwrap();
+    let out = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    let log = text(&out);
+    assert!(out.status.success() && log.contains(": done 4"), "{log}");
+    let plan = SweepPlan::from_json_file(&plan_path).unwrap();
+    for (run, state) in plan_status(&plan, &runs).unwrap() {
+        assert!(matches!(state, RunState::Done { .. }), "{}: {state:?}", run.id);
+        let summary: Summary = read_json(&run.dir(&runs).join("summary.json")).unwrap();
+        assert!(summary.train_seconds >= 1.5, "{}: {} s", run.id, summary.train_seconds);
+    }
+    let table = RunTable::load(&runs).unwrap();
+    for curve in table.quality_curves("fld", gan_lab::run::Progress::TrainSeconds).unwrap() {
+        let at: Vec<f64> = curve.points.iter().map(|p| p.x).collect();
+        assert_eq!((at.len(), curve.points.iter().map(|p| p.runs).collect::<Vec<_>>()), (3, vec![2, 2, 2]), "{}: {:?}", curve.label, curve.points);
+        // Each chunk ends after the step that crosses its time: within a step of 0.5, 1.0, 1.5 s.
+        for (x, want) in at.iter().zip([0.5, 1.0, 1.5]) {
+            assert!(*x >= want && *x < want + 0.5, "{}: evaluated at {at:?}", curve.label);
+        }
+    }
+    let again = gan_lab(&["sweep", str_path(&plan_path), "--runs-dir", str_path(&runs), "--local", "2", "--threads", "1"]);
+    assert!(text(&again).contains("0 to train here"), "{}", text(&again));
+    let answers = gan_lab(&["runs", str_path(&runs), "--baseline", "batch_size=64", "--metric", "images_per_s"]);
+    assert!(answers.status.success() && text(&answers).contains("batch_size") && text(&answers).contains("images_per_s: each value against the baseline"), "{}", text(&answers));
 }

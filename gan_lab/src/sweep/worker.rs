@@ -70,7 +70,7 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
     }
     let seconds = |s: &AnySession| s.summary().train_seconds;
     let spent = |s: &AnySession| run.budget.is_spent(s.step(), seconds(s));
-    println!("{} ({}, {} seed {}): step {}, {} of training, budget {}", run.id, run.label(), run.backend, run.seed, session.step(), format_duration(seconds(&session)), run.budget.describe());
+    println!("{} ({}, {} seed {}): {}", run.id, run.label(), run.backend, run.seed, progress(&run.budget, session.step(), seconds(&session)));
     // One chunk to a step budget; to a time budget, one chunk to each evaluation time in turn
     // (each chunk ends with a checkpoint and an evaluation).
     while !spent(&session) {
@@ -84,7 +84,7 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
         };
         if report.interrupted {
             let why = crate::signals::received().map_or("a stop request", |(_, name)| name);
-            println!("{}: stopped by {why} at step {} ({}); checkpoint written, a re-run continues it", run.id, report.to_step, run.budget.describe());
+            println!("{}: stopped by {why} at {}; checkpoint written, a re-run continues it", run.id, progress(&run.budget, report.to_step, seconds(&session)));
             return Ok(RunState::Unfinished { step: report.to_step });
         }
         let s = session.summary();
@@ -95,4 +95,12 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
     }
     let s = session.summary();
     Ok(if s.finite { RunState::Done { step: s.steps } } else { RunState::Diverged { step: s.steps } })
+}
+
+/// `step 10 of 20`, or `step 300, 1m0s of 10m0s of training` for a time budget.
+fn progress(budget: &RunBudget, step: u64, seconds: f64) -> String {
+    match budget {
+        RunBudget::Steps(n) => format!("step {step} of {n}"),
+        RunBudget::TrainSeconds { .. } => format!("step {step}, {} of {}", format_duration(seconds), budget.describe()),
+    }
 }
