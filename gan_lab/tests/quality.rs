@@ -100,3 +100,32 @@ fn a_dataset_without_a_feature_network_turns_evaluation_off_with_a_message() {
     assert_eq!(rows.iter().map(|q| q.step).collect::<Vec<_>>(), vec![2, 4]);
     assert!(rows.iter().all(|q| q.fld.is_finite() && q.protocol.extractor.starts_with("lenet-mnist10k@") && q.protocol.n_real == 24), "{rows:?}");
 }
+
+/// Stacked MNIST's mode count with the shipped MNIST network, on real stacked images (about every
+/// mode, KL near 0), on a constant "generator" (1 mode) and on a set whose first channel is
+/// always the same image (100 modes).
+#[test]
+fn stacked_mnist_modes_on_real_constant_and_fixed_first_channel_sets() {
+    use gan_lab::data::stacked_mnist;
+    use gan_lab::metrics::modes::{mode_coverage, stacked_digits};
+    let fx = FeatureExtractor::load("mnist10k").unwrap();
+    let mnist = gan_lab::data::load(&DataConfig { dataset: "mnist10k".into(), image_size: 28, channels: 1, limit: None, holdout_fraction: 0.1 }).unwrap();
+    let coverage = |set: &gan_lab::data::ImageSet| {
+        let idx: Vec<usize> = (0..set.len()).collect();
+        mode_coverage(&stacked_digits(&fx, &set.batch_chw(&idx), set.len(), 28).unwrap()).unwrap()
+    };
+    let real = coverage(&stacked_mnist(&mnist, 5_000, 0, None).unwrap());
+    // 5,000 draws over 1000 equally likely modes: 993 covered on average (1000 · (1 − e⁻⁵)), and
+    // KL ≈ 999 / (2 · 5,000) ≈ 0.1 from sampling alone; misread digits add a little of both.
+    eprintln!("real stacked: {real:?}");
+    assert!(real.modes >= 980 && real.kl < 0.2, "{real:?}");
+    let constant = stacked_mnist(&mnist, 1, 1, None).unwrap();
+    let repeated = gan_lab::data::ImageSet { pixels: constant.pixels.repeat(500), ..constant };
+    let one = coverage(&repeated);
+    assert_eq!(one.modes, 1, "{one:?}");
+    assert!((one.kl - 1000f64.ln()).abs() < 1e-9, "{one:?}");
+    let fixed = coverage(&stacked_mnist(&mnist, 3_000, 2, Some(0)).unwrap());
+    eprintln!("first channel fixed: {fixed:?}");
+    assert_eq!(fixed.modes, 100, "{fixed:?}");
+    assert!(fixed.kl > 10f64.ln() - 0.01 && fixed.kl < 10f64.ln() + 0.1, "{fixed:?}");
+}

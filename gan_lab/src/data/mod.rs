@@ -5,11 +5,13 @@ mod folder;
 mod idx;
 mod memory;
 mod shipped;
+mod stacked;
 
 pub use folder::{convert, list_images, load_image, FolderListing};
 pub use idx::{parse_idx, read_idx, write_idx, IdxArray, IdxReader};
 pub use memory::{allocatable_bytes, check_fits};
 pub use shipped::{datasets_dir, ShippedDataset, SHIPPED};
+pub use stacked::stacked_mnist;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -10,6 +10,7 @@ pub mod evaluate;
 #[cfg(feature = "engine")]
 pub mod features;
 mod linalg;
+pub mod modes;
 
 pub use linalg::{mean_cov, sqrt_psd, symmetric_eigen, Square};
 
