@@ -60,6 +60,8 @@ pub fn score(step: u64, real: &[f32], fake: &[f32], fake_pred: &[usize], classes
         nn_fake_train: mean_nearest_distance(fake, train, d),
         nn_real_train: mean_nearest_distance(heldout, train, d),
         eval_s: started.elapsed().as_secs_f64(),
+        // The caller knows the run's training time (the recorder); a lone evaluation does not.
+        train_s: f64::NAN,
         protocol,
     }
 }

@@ -109,12 +109,13 @@ impl RunTable {
                     let v = r.value(metric).unwrap_or(f64::NAN);
                     v.is_finite() && if lower { v <= threshold } else { v >= threshold }
                 })
-                .map(|r| r.step)
-                .min();
+                .min_by_key(|r| r.step);
             out.push(match reached {
-                Some(step) => {
+                // Recorded at the evaluation; read off the log for tables written before that.
+                Some(r) if r.train_s.is_finite() => Some(r.train_s),
+                Some(r) => {
                     let points: Vec<(u64, f64)> = run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect();
-                    train_seconds_at(&points, step)
+                    train_seconds_at(&points, r.step)
                 }
                 None => None,
             });
@@ -362,19 +363,11 @@ mod tests {
                     seed: seed as u64, steps: Some(100), train_seconds: None,
                 };
                 write_json(&run.path.join("sweep.json"), &record).unwrap();
-                let row = |step: u64, train_s: f64| MetricsRow {
-                    step, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.6, d_fake: 0.4, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0, images_per_s: 64.0,
-                    train_s, wall_unix: 0.0, g_update: 0.0, diversity: 1.0, augment_p: 0.0, alarms: String::new(),
-                };
-                write_metrics(&run.metrics_path(), &[row(50, 10.0), row(100, 20.0)]).unwrap();
+                write_metrics(&run.metrics_path(), &[MetricsRow::for_test(50, 10.0), MetricsRow::for_test(100, 20.0)]).unwrap();
                 let layer = if other_protocol_for == Some((activation, optimizer)) && seed == 0 { "fc2" } else { "fc1" };
                 // The sample seed follows the run's seed, as in training: not a protocol difference.
                 let protocol = Protocol { extractor: "lenet".into(), layer: layer.into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 100 + seed as u64 };
-                let q = |step: u64, fld: f64| QualityRow {
-                    step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0,
-                    class_kl: 0.1, nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, protocol: protocol.clone(),
-                };
-                write_quality(&run.quality_path(), &[q(50, 2.0 * fld), q(100, fld)]).unwrap();
+                write_quality(&run.quality_path(), &[QualityRow::for_test(50, 2.0 * fld, protocol.clone()), QualityRow::for_test(100, fld, protocol)]).unwrap();
             }
         }
         // A run outside the sweep (no sweep.json) takes part in no answer.

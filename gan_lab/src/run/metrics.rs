@@ -47,6 +47,15 @@ pub struct MetricsRow {
 }
 
 impl MetricsRow {
+    /// A row for tests: `train_s` training seconds at `step`, every other number fixed.
+    #[cfg(test)]
+    pub(crate) fn for_test(step: u64, train_s: f64) -> Self {
+        MetricsRow {
+            step, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.6, d_fake: 0.4, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0, images_per_s: 64.0, train_s,
+            wall_unix: 0.0, g_update: 0.0, diversity: 1.0, augment_p: 0.0, alarms: String::new(),
+        }
+    }
+
     /// The names of the alarms raised at this row (none when healthy).
     pub fn alarm_names(&self) -> impl Iterator<Item = &str> {
         self.alarms.split(',').filter(|a| !a.is_empty())

@@ -92,6 +92,8 @@ impl RunTable {
             .map(|q| {
                 let y = q.value(metric).ok_or_else(|| Error::Other(format!("quality.parquet has no '{metric}'; it has fld, kid_mean, precision, recall, density, coverage, class_coverage, class_kl")))?;
                 let x = match progress {
+                    // Recorded at the evaluation; read off the log for tables written before that.
+                    Progress::TrainSeconds if q.train_s.is_finite() => q.train_s,
                     Progress::TrainSeconds => train_seconds_at(&logged, q.step).unwrap_or(f64::NAN),
                     Progress::Images => q.step as f64 * batch,
                 };
@@ -117,18 +119,10 @@ mod tests {
             cfg.seed = seed;
             let run = RunDir::create(&root, &cfg).unwrap();
             let protocol = Protocol { extractor: "lenet".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 7 + seed };
-            let q = |&(step, fld): &(u64, f64)| QualityRow {
-                step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0,
-                class_kl: 0.1, nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, protocol: protocol.clone(),
-            };
-            write_quality(&run.quality_path(), &evals.iter().map(q).collect::<Vec<_>>()).unwrap();
+            write_quality(&run.quality_path(), &evals.iter().map(|&(step, fld)| QualityRow::for_test(step, fld, protocol.clone())).collect::<Vec<_>>()).unwrap();
             // Seed 1 trains at half the speed: 4 s per 10 steps against 2 s.
             let per_10 = if seed == 1 { 4.0 } else { 2.0 };
-            let m = |step: u64| MetricsRow {
-                step, epoch: 0.0, d_loss: 1.0, g_loss: 1.0, d_real: 0.6, d_fake: 0.4, lr_g: 0.0, lr_d: 0.0, steps_per_s: 1.0, images_per_s: 64.0,
-                train_s: per_10 * step as f64 / 10.0, wall_unix: 0.0, g_update: 0.0, diversity: 1.0, augment_p: 0.0, alarms: String::new(),
-            };
-            write_metrics(&run.metrics_path(), &[m(10), m(20)]).unwrap();
+            write_metrics(&run.metrics_path(), &[MetricsRow::for_test(10, per_10), MetricsRow::for_test(20, 2.0 * per_10)]).unwrap();
         }
         RunDir::create(&root, &crate::config::preset("dcgan28").unwrap()).unwrap(); // never evaluated
         let table = RunTable::load(&root).unwrap();

@@ -57,22 +57,36 @@ pub struct QualityRow {
     pub nn_real_train: f64,
     /// Seconds the evaluation took (not counted as training time).
     pub eval_s: f64,
+    /// The run's training seconds when it was evaluated (NaN when unknown: `gan-lab eval` of a
+    /// checkpoint, or a table written before this column).
+    pub train_s: f64,
     pub protocol: Protocol,
 }
 
-const F64: [&str; 12] = [
+/// The f64 columns in order. `train_s` came last and later: tables written before it lack it and
+/// read as NaN.
+const F64: [&str; 13] = [
     "fld", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "class_coverage", "class_kl", "nn_fake_train",
-    "nn_real_train", "eval_s",
+    "nn_real_train", "eval_s", "train_s",
 ];
 
-fn values(r: &QualityRow) -> [f64; 12] {
+fn values(r: &QualityRow) -> [f64; 13] {
     [
         r.fld, r.kid_mean, r.kid_std, r.precision, r.recall, r.density, r.coverage, r.class_coverage, r.class_kl, r.nn_fake_train,
-        r.nn_real_train, r.eval_s,
+        r.nn_real_train, r.eval_s, r.train_s,
     ]
 }
 
 impl QualityRow {
+    /// A row for tests: `fld` at `step`, every other number fixed.
+    #[cfg(test)]
+    pub(crate) fn for_test(step: u64, fld: f64, protocol: Protocol) -> Self {
+        QualityRow {
+            step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0, class_kl: 0.1,
+            nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, train_s: f64::NAN, protocol,
+        }
+    }
+
     /// The number called `name` (`fld`, `precision`, `class_kl`…; the names of `quality.parquet`'s
     /// columns), or None for a name it does not hold.
     pub fn value(&self, name: &str) -> Option<f64> {
@@ -107,7 +121,14 @@ pub fn read_quality(path: &Path) -> Result<Vec<QualityRow>> {
     let bad = |e: PolarsError| Error::bad_file(path, format!("not a readable quality table ({e})"));
     let df = read_parquet(path, "quality table")?;
     let step = df.column("step").and_then(|c| c.u64().cloned()).map_err(bad)?;
-    let f: Vec<Float64Chunked> = F64.iter().map(|n| df.column(n).and_then(|c| c.f64().cloned())).collect::<PolarsResult<_>>().map_err(bad)?;
+    let f: Vec<Float64Chunked> = F64
+        .iter()
+        .map(|n| match df.column(n) {
+            Err(_) if *n == "train_s" => Ok(Float64Chunked::full_null((*n).into(), df.height())),
+            c => c.and_then(|c| c.f64().cloned()),
+        })
+        .collect::<PolarsResult<_>>()
+        .map_err(bad)?;
     let st = |n: &str| df.column(n).and_then(|c| c.str().cloned()).map_err(bad);
     let un = |n: &str| df.column(n).and_then(|c| c.u64().cloned()).map_err(bad);
     let (extractor, layer, split) = (st("extractor")?, st("layer")?, st("real_split")?);
@@ -129,6 +150,7 @@ pub fn read_quality(path: &Path) -> Result<Vec<QualityRow>> {
                 nn_fake_train: v(9),
                 nn_real_train: v(10),
                 eval_s: v(11),
+                train_s: v(12),
                 protocol: Protocol {
                     extractor: extractor.get(i).unwrap_or("").into(),
                     layer: layer.get(i).unwrap_or("").into(),
@@ -152,11 +174,17 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let row = QualityRow {
             step: 1000, fld: 12.5, kid_mean: 0.01, kid_std: 0.001, precision: 0.7, recall: 0.4, density: 0.9, coverage: 0.6,
-            class_coverage: 1.0, class_kl: 0.05, nn_fake_train: 3.0, nn_real_train: 3.2, eval_s: 1.5,
+            class_coverage: 1.0, class_kl: 0.05, nn_fake_train: 3.0, nn_real_train: 3.2, eval_s: 1.5, train_s: 61.25,
             protocol: Protocol { extractor: "lenet-mnist10k@abc".into(), layer: "fc1".into(), n_real: 1000, n_fake: 1000, real_split: "holdout".into(), seed: 4 },
         };
         write_quality(&dir.join("quality.parquet"), &[row.clone()]).unwrap();
         assert_eq!(read_quality(&dir.join("quality.parquet")).unwrap(), vec![row.clone()]);
+        // A table written before train_s was recorded reads with it unknown.
+        let mut old = quality_frame(&[row.clone()]).unwrap();
+        old.drop_in_place("train_s").unwrap();
+        write_parquet(&dir.join("old.parquet"), old).unwrap();
+        let back = read_quality(&dir.join("old.parquet")).unwrap();
+        assert!(back[0].train_s.is_nan() && back[0].fld == row.fld, "{back:?}");
         assert!(row.protocol.key().contains("real=holdout:1000"));
     }
 
@@ -165,7 +193,7 @@ mod tests {
         let protocol = Protocol { extractor: "x".into(), layer: "fc1".into(), n_real: 1000, n_fake: 1000, real_split: "holdout".into(), seed: 4 };
         let row = QualityRow {
             step: 1, fld: 12.5, kid_mean: 0.01234, kid_std: 0.00137, precision: 0.7, recall: 0.4, density: 0.9, coverage: 0.6,
-            class_coverage: 1.0, class_kl: 0.05, nn_fake_train: 3.0, nn_real_train: 3.2, eval_s: 1.5, protocol,
+            class_coverage: 1.0, class_kl: 0.05, nn_fake_train: 3.0, nn_real_train: 3.2, eval_s: 1.5, train_s: 60.0, protocol,
         };
         assert!(row.to_html().contains("<td style=\"text-align:right\">0.0123 ± 0.0014</td>"), "{}", row.to_html());
         let one_subset = QualityRow { kid_std: 0.0, ..row };

@@ -100,7 +100,7 @@ impl<B: TrainBackend> Recorder<B> {
             return Ok(());
         }
         let row = match eval.evaluate(trainer, n) {
-            Ok(row) => row,
+            Ok(row) => QualityRow { train_s: self.train_seconds, ..row },
             Err(e @ (Error::BadFile { .. } | Error::Unknown { .. } | Error::Dataset { .. })) => {
                 super::progress::say(&format!("quality evaluation off for this run: {e}"));
                 eval.off = true;
