@@ -96,7 +96,10 @@ impl RunTable {
     pub fn with_time_to_quality(&self, metric: &str, threshold: f64) -> Result<RunTable> {
         let times = self.time_to_quality(metric, threshold)?;
         let (cost, train) = (self.numbers("cost_usd")?, self.numbers("train_s")?);
-        let costs: Vec<Option<f64>> = times.iter().zip(cost.iter().zip(&train)).map(|(t, (c, s))| match (t, c, s) {
+        let costs: Vec<Option<f64>> = times
+            .iter()
+            .zip(cost.iter().zip(&train))
+            .map(|(t, (c, s))| match (t, c, s) {
                 (Some(t), Some(c), Some(s)) if *s > 0.0 => Some(t * c / s),
                 _ => None,
             })

@@ -12,8 +12,9 @@
 //! }
 //! ```
 //! Instead of `steps`, `"budget": {"images": 512000}` gives every run the same number of training
-//! images whatever its batch size, and `"eval_every": {"images": 64000}` evaluates every run at
-//! the same points: the equal budgets a comparison needs.
+//! images whatever its batch size (or `{"minutes": 10}` the same training time), and
+//! `"eval_every": {"images": 64000}` (or `{"seconds": 60}`) evaluates every run at the same
+//! points: the equal budgets a comparison needs.
 //! Every combination of axis values × backend × seed is one run. Its id (also its folder name)
 //! is `<plan>-<values>-<backend>-s<seed>-<key>`, where `key` is the hash of the configuration
 //! without seed and step budget: the same plan always names the same runs, whatever the order of
