@@ -21,10 +21,12 @@ mod lock;
 mod metrics;
 mod over_time;
 mod quality;
+mod reach;
 mod table;
 
 pub use alarms::advice;
-pub use answers::{lower_is_better, train_seconds_at, Answer, AnswerTable, Measure};
+pub use answers::{Answer, AnswerTable, Measure};
+pub use reach::{lower_is_better, train_seconds_at};
 pub use files::{parquet_bytes, read_json, read_parquet, sync_dir, write_atomic, write_json, write_parquet};
 pub use lock::{host_name, LockHolder, RunLock};
 

@@ -3,7 +3,7 @@
 //! plan's equal budget and `eval_every`, every run is evaluated at the same points, so the k-th
 //! evaluations of a configuration's runs line up.
 
-use super::answers::train_seconds_at;
+use super::reach::train_seconds_at;
 use super::group::mean_std;
 use super::{read_quality, RunDir, RunTable};
 use crate::error::{Error, Result};

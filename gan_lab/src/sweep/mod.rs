@@ -11,6 +11,7 @@
 //! ```
 
 mod axes;
+mod budget;
 pub mod local;
 mod plan;
 pub mod slurm;
@@ -19,7 +20,8 @@ pub mod status;
 pub mod worker;
 
 pub use axes::{value_text, SHORTCUTS};
-pub use plan::{Amount, PlannedRun, RunBudget, SweepPlan};
+pub use budget::{Amount, RunBudget};
+pub use plan::{PlannedRun, SweepPlan};
 pub use status::{run_state, RunState};
 
 use serde::{Deserialize, Serialize};

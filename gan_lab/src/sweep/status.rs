@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use super::plan::{PlannedRun, RunBudget};
+use super::budget::RunBudget;
+use super::plan::PlannedRun;
 use crate::error::Result;
 use crate::run::{read_json, write_json, RunDir, Summary};
 

@@ -1,0 +1,103 @@
+//! Time to quality: the training seconds at which a run first reached a quality threshold, and
+//! which direction of each metric is the better one.
+
+use super::{read_quality, RunDir, RunTable};
+use crate::error::{Error, Result};
+
+/// Whether a smaller value of `metric` is the better one (an error for a column without a
+/// better direction, such as density, whose ideal is 1, or the losses).
+pub fn lower_is_better(metric: &str) -> Result<bool> {
+    match metric {
+        "fld" | "kid" | "class_kl" | "train_s" | "cost_usd" => Ok(true),
+        "precision" | "recall" | "coverage" | "class_coverage" | "images_per_s" => Ok(false),
+        other => Err(Error::Other(format!(
+            "'{other}' has no better direction to judge by; use fld, kid, class_kl, precision, recall, coverage, class_coverage, images_per_s, train_s or cost_usd"
+        ))),
+    }
+}
+
+/// The quality metrics with a better direction that a run's `quality.parquet` holds.
+const QUALITY: [&str; 6] = ["fld", "precision", "recall", "coverage", "class_coverage", "class_kl"];
+
+/// Training seconds at `step`, read off the logged (step, train_s) points — linear between
+/// them, from (0, 0) before the first, along the last interval after the last.
+pub fn train_seconds_at(points: &[(u64, f64)], step: u64) -> Option<f64> {
+    let mut prev = (0u64, 0.0f64);
+    let mut last_rate = None;
+    for &(s, t) in points {
+        if s > prev.0 {
+            let rate = (t - prev.1) / (s - prev.0) as f64;
+            if step <= s {
+                return Some(prev.1 + rate * (step - prev.0) as f64);
+            }
+            last_rate = Some(rate);
+            prev = (s, t);
+        } else if s == step {
+            return Some(t);
+        }
+    }
+    if step == prev.0 {
+        return Some(prev.1);
+    }
+    last_rate.map(|r| prev.1 + r * (step - prev.0) as f64)
+}
+
+impl RunTable {
+    /// For each run, the training seconds at its first evaluation where `metric` reached
+    /// `threshold` (see [`Measure::TimeTo`]); None when it never did or was never evaluated.
+    /// Only the evaluations with the protocol of the run's last one count.
+    pub fn time_to_quality(&self, metric: &str, threshold: f64) -> Result<Vec<Option<f64>>> {
+        if !QUALITY.contains(&metric) {
+            return Err(Error::Other(format!("time to quality is measured on {}, not on '{metric}'", QUALITY.join(", "))));
+        }
+        let lower = lower_is_better(metric)?;
+        let mut out = Vec::with_capacity(self.paths.len());
+        for path in &self.paths {
+            let run = RunDir { path: path.clone() };
+            if !run.quality_path().is_file() {
+                out.push(None);
+                continue;
+            }
+            let rows = read_quality(&run.quality_path())?;
+            let Some(protocol) = rows.last().map(|r| r.protocol.key()) else {
+                out.push(None);
+                continue;
+            };
+            let reached = rows
+                .iter()
+                .filter(|r| r.protocol.key() == protocol)
+                .filter(|r| {
+                    let v = r.value(metric).unwrap_or(f64::NAN);
+                    v.is_finite() && if lower { v <= threshold } else { v >= threshold }
+                })
+                .min_by_key(|r| r.step);
+            out.push(match reached {
+                // Recorded at the evaluation; read off the log for tables written before that.
+                Some(r) if r.train_s.is_finite() => Some(r.train_s),
+                Some(r) => {
+                    let points: Vec<(u64, f64)> = run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect();
+                    train_seconds_at(&points, r.step)
+                }
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_seconds_between_and_beyond_logged_steps() {
+        let points = [(10, 2.0), (20, 6.0), (30, 8.0)];
+        assert_eq!(train_seconds_at(&points, 0), Some(0.0));
+        assert_eq!(train_seconds_at(&points, 5), Some(1.0));
+        assert_eq!(train_seconds_at(&points, 20), Some(6.0));
+        assert_eq!(train_seconds_at(&points, 25), Some(7.0));
+        assert_eq!(train_seconds_at(&points, 40), Some(10.0), "along the last interval");
+        assert_eq!(train_seconds_at(&[], 0), Some(0.0));
+        assert_eq!(train_seconds_at(&[], 10), None, "nothing logged: unknown");
+    }
+}
