@@ -3,9 +3,9 @@
 //! plan's equal budget and `eval_every`, every run is evaluated at the same points, so the k-th
 //! evaluations of a configuration's runs line up.
 
-use super::reach::train_seconds_at;
+use super::reach::{comparable_evaluations, evaluation_seconds};
 use super::group::mean_std;
-use super::{read_quality, RunDir, RunTable};
+use super::{RunDir, RunTable};
 use crate::error::{Error, Result};
 
 /// What a quality curve is drawn against.
@@ -77,24 +77,17 @@ impl RunTable {
     /// (progress, metric) at each evaluation of row `row`'s run.
     fn evaluations(&self, row: usize, metric: &str, progress: Progress, batch: f64) -> Result<Vec<(f64, f64)>> {
         let run = RunDir { path: self.paths[row].clone() };
-        if !run.quality_path().is_file() {
-            return Ok(Vec::new());
-        }
-        let mut rows = read_quality(&run.quality_path())?;
-        let Some(protocol) = rows.last().map(|q| q.protocol.key()) else { return Ok(Vec::new()) };
-        rows.retain(|q| q.protocol.key() == protocol);
-        rows.sort_by_key(|q| q.step);
-        let logged: Vec<(u64, f64)> = match progress {
-            Progress::TrainSeconds => run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect(),
+        let rows = comparable_evaluations(&run)?;
+        let seconds = match progress {
+            Progress::TrainSeconds => evaluation_seconds(&run, &rows)?,
             Progress::Images => Vec::new(),
         };
         rows.iter()
-            .map(|q| {
+            .enumerate()
+            .map(|(i, q)| {
                 let y = q.value(metric).ok_or_else(|| Error::Other(format!("quality.parquet has no '{metric}'; it has fld, kid_mean, precision, recall, density, coverage, class_coverage, class_kl")))?;
                 let x = match progress {
-                    // Recorded at the evaluation; read off the log for tables written before that.
-                    Progress::TrainSeconds if q.train_s.is_finite() => q.train_s,
-                    Progress::TrainSeconds => train_seconds_at(&logged, q.step).unwrap_or(f64::NAN),
+                    Progress::TrainSeconds => seconds[i].unwrap_or(f64::NAN),
                     Progress::Images => q.step as f64 * batch,
                 };
                 Ok((x, y))

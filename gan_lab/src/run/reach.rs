@@ -1,7 +1,7 @@
 //! Time to quality: the training seconds at which a run first reached a quality threshold, and
 //! which direction of each metric is the better one.
 
-use super::{read_quality, RunDir, RunTable};
+use super::{read_quality, QualityRow, RunDir, RunTable};
 use crate::error::{Error, Result};
 
 /// Whether a smaller value of `metric` is the better one (an error for a column without a
@@ -42,6 +42,26 @@ pub fn train_seconds_at(points: &[(u64, f64)], step: u64) -> Option<f64> {
     last_rate.map(|r| prev.1 + r * (step - prev.0) as f64)
 }
 
+/// A run's evaluations with the protocol of its last one, in step order (none when it was never
+/// evaluated).
+pub(super) fn comparable_evaluations(run: &RunDir) -> Result<Vec<QualityRow>> {
+    if !run.quality_path().is_file() {
+        return Ok(Vec::new());
+    }
+    let mut rows = read_quality(&run.quality_path())?;
+    let Some(protocol) = rows.last().map(|q| q.protocol.key()) else { return Ok(Vec::new()) };
+    rows.retain(|q| q.protocol.key() == protocol);
+    rows.sort_by_key(|q| q.step);
+    Ok(rows)
+}
+
+/// The run's training seconds at each of `rows`: recorded with the evaluation, or, for tables
+/// written before that, read off the run's log (which is then read once).
+pub(super) fn evaluation_seconds(run: &RunDir, rows: &[QualityRow]) -> Result<Vec<Option<f64>>> {
+    let logged: Vec<(u64, f64)> = if rows.iter().all(|q| q.train_s.is_finite()) { Vec::new() } else { run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect() };
+    Ok(rows.iter().map(|q| if q.train_s.is_finite() { Some(q.train_s) } else { train_seconds_at(&logged, q.step) }).collect())
+}
+
 impl RunTable {
     /// For each run, the training seconds at its first evaluation where `metric` reached
     /// `threshold` (see [`Measure::TimeTo`]); None when it never did or was never evaluated.
@@ -54,30 +74,13 @@ impl RunTable {
         let mut out = Vec::with_capacity(self.paths.len());
         for path in &self.paths {
             let run = RunDir { path: path.clone() };
-            if !run.quality_path().is_file() {
-                out.push(None);
-                continue;
-            }
-            let rows = read_quality(&run.quality_path())?;
-            let Some(protocol) = rows.last().map(|r| r.protocol.key()) else {
-                out.push(None);
-                continue;
-            };
-            let reached = rows
-                .iter()
-                .filter(|r| r.protocol.key() == protocol)
-                .filter(|r| {
-                    let v = r.value(metric).unwrap_or(f64::NAN);
-                    v.is_finite() && if lower { v <= threshold } else { v >= threshold }
-                })
-                .min_by_key(|r| r.step);
+            let rows = comparable_evaluations(&run)?;
+            let reached = rows.into_iter().find(|r| {
+                let v = r.value(metric).unwrap_or(f64::NAN);
+                v.is_finite() && if lower { v <= threshold } else { v >= threshold }
+            });
             out.push(match reached {
-                // Recorded at the evaluation; read off the log for tables written before that.
-                Some(r) if r.train_s.is_finite() => Some(r.train_s),
-                Some(r) => {
-                    let points: Vec<(u64, f64)> = run.metrics()?.iter().map(|m| (m.step, m.train_s)).collect();
-                    train_seconds_at(&points, r.step)
-                }
+                Some(r) => evaluation_seconds(&run, std::slice::from_ref(&r))?[0],
                 None => None,
             });
         }
