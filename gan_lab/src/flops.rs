@@ -42,10 +42,13 @@ pub fn forward_flops(cfg: &ExperimentConfig) -> (f64, f64) {
             }
         }
     }
+    // With packing D judges `pack` images as one input of all their channels: a pack's FLOPs,
+    // shared by its images.
+    let pack = cfg.discriminator.pack();
     let mut d = 0usize;
     match &cfg.discriminator.architecture {
         Architecture::Mlp { hidden } => {
-            let mut d_in = pixels;
+            let mut d_in = pixels * pack;
             for &units in hidden {
                 d += d_in * units * dk;
                 d_in = units;
@@ -53,7 +56,7 @@ pub fn forward_flops(cfg: &ExperimentConfig) -> (f64, f64) {
             d += d_in;
         }
         Architecture::Dcgan { layers, .. } => {
-            let (mut c_in, mut size) = (c, h);
+            let (mut c_in, mut size) = (c * pack, h);
             for layer in layers {
                 size = conv_out(size, layer).unwrap_or(0);
                 d += size * size * c_in * layer.channels * dk * layer.kernel * layer.kernel;
@@ -62,7 +65,7 @@ pub fn forward_flops(cfg: &ExperimentConfig) -> (f64, f64) {
             d += c_in * size * size;
         }
     }
-    (2.0 * g as f64, 2.0 * d as f64)
+    (2.0 * g as f64, 2.0 * d as f64 / pack as f64)
 }
 
 /// FLOPs per image of one training step (`3·F(G) + 9·F(D)`, see the module notes); `d_steps`
@@ -109,5 +112,14 @@ mod tests {
         cfg.train.d_steps = 2;
         let (g, d) = forward_flops(&cfg);
         assert_eq!(step_flops_per_image(&cfg), one + g + 6.0 * d);
+    }
+
+    #[test]
+    fn a_packed_discriminator_shares_the_work_of_a_pack_among_its_images() {
+        // dcgan28's D packed by 2: conv 2 → 64 over 14×14, conv 64 → 128 over 7×7, 6272 → 1, per pack.
+        let mut cfg = preset("dcgan28").unwrap();
+        cfg.discriminator.pack = Some(2);
+        let per_pack = 14.0 * 14.0 * 2.0 * 64.0 * 16.0 + 7.0 * 7.0 * 64.0 * 128.0 * 16.0 + 6272.0;
+        assert_eq!(forward_flops(&cfg).1, 2.0 * per_pack / 2.0);
     }
 }

@@ -48,6 +48,19 @@ pub struct NetworkConfig {
     /// see `train/augment.rs`). Omitted from the JSON when null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<AugmentConfig>,
+    /// Discriminator only: PacGAN packing (Lin et al. 2018). D judges `pack` images of one kind
+    /// at once, concatenated along the channels, and gives one logit for the pack, so a generator
+    /// that repeats itself is easier to tell apart. `train.batch_size` must be a multiple. Omitted
+    /// from the JSON when null (no packing, as 1), so older configs keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<usize>,
+}
+
+impl NetworkConfig {
+    /// Images D judges at once (1 without packing).
+    pub fn pack(&self) -> usize {
+        self.pack.unwrap_or(1)
+    }
 }
 
 /// Differentiable augmentation of what the discriminator sees, e.g.

@@ -112,11 +112,13 @@ impl<B: Backend> Generator<B> {
     }
 }
 
-/// Images [B, C, H, W] → logits [B] (positive means "real").
+/// Images [B, C, H, W] → logits [B / pack] (positive means "real").
 #[derive(Module, Debug)]
 pub struct Discriminator<B: Backend> {
     /// Map [-1, 1] images to [0, 1] first (`input_unit_range`).
     pub unit_input: bool,
+    /// Images judged together (PacGAN; 1 without packing).
+    pub pack: usize,
     pub input_dropout: Option<Dropout>,
     pub dense: Vec<DenseBlock<B>>,
     pub convs: Vec<ConvBlock<B>>,
@@ -133,6 +135,8 @@ impl<B: Backend> Discriminator<B> {
         let act = Act::from(net.activation);
         let init = Init(net.init_std);
         let [c, h, _] = cfg.image_shape();
+        // A pack of images is one input with all their channels.
+        let c = c * net.pack();
         let mut dense = vec![];
         let mut convs = vec![];
         let features = match &net.architecture {
@@ -158,12 +162,21 @@ impl<B: Backend> Discriminator<B> {
         };
         let head = Init(net.init_std).linear_public(features, 1, device);
         let head_sn = linear_spectral_norm(&head, net.spectral_norm, device);
-        Discriminator { unit_input: net.input_unit_range, input_dropout: dropout(net.dropout.input), dense, convs, head, head_sn }
+        Discriminator { unit_input: net.input_unit_range, pack: net.pack(), input_dropout: dropout(net.dropout.input), dense, convs, head, head_sn }
     }
 
-    /// Logits for images `x`.
+    /// Logits for images `x`: one per image, or with packing one per `pack` consecutive images
+    /// (their count must be a multiple of `pack`).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
         let x = if self.unit_input { x.add_scalar(1.0).mul_scalar(0.5) } else { x };
+        // NCHW: consecutive images side by side along the channels are a reshape.
+        let x = if self.pack > 1 {
+            let [n, c, h, w] = x.dims();
+            assert_eq!(n % self.pack, 0, "{n} images do not make packs of {}", self.pack);
+            x.reshape([n / self.pack, c * self.pack, h, w])
+        } else {
+            x
+        };
         let x = match &self.input_dropout {
             Some(d) => d.forward(x),
             None => x,
@@ -254,11 +267,12 @@ mod tests {
             let cfg = p.config;
             let g = Generator::<B>::new(&cfg, &device);
             let d = Discriminator::<B>::new(&cfg, &device);
-            let z = Tensor::<B, 2>::zeros([3, cfg.train.latent_size], &device);
+            let z = Tensor::<B, 2>::zeros([4, cfg.train.latent_size], &device);
             let images = g.forward(z);
             let [c, h, w] = cfg.image_shape();
-            assert_eq!(images.dims(), [3, c, h, w], "{}", p.name);
-            assert_eq!(d.forward(images).dims(), [3], "{}", p.name);
+            assert_eq!(images.dims(), [4, c, h, w], "{}", p.name);
+            // One logit per image, or per pack of images.
+            assert_eq!(d.forward(images).dims(), [4 / cfg.discriminator.pack()], "{}", p.name);
         }
     }
 

@@ -80,6 +80,10 @@ impl ExperimentConfig {
         let bn = self.generator.batch_norm || self.discriminator.batch_norm;
         r.at_least("train.batch_size", t.batch_size as u64, if bn { 2 } else { 1 });
         r.at_least("train.d_steps", t.d_steps as u64, 1);
+        let pack = self.discriminator.pack();
+        r.check(pack == 0 || t.batch_size % pack == 0, || {
+            format!("train.batch_size must be a multiple of discriminator.pack ({pack}), got {}", t.batch_size)
+        });
         r.at_least("train.steps", t.steps, 1);
         r.at_least("train.latent_size", t.latent_size as u64, 1);
         r.at_least("train.log_every", t.log_every, 1);
@@ -96,7 +100,8 @@ impl ExperimentConfig {
                     let known: Vec<&str> = crate::data::SHIPPED.iter().map(|d| d.name).collect();
                     format!("train.eval_features must name a shipped dataset ({}), got '{name}'", known.join(", "))
                 }),
-                Some(d) => r.check(d.channels == self.data.channels, || {
+                // A grey network scores colour images channel by channel (as Stacked MNIST's are).
+                Some(d) => r.check(d.channels == self.data.channels || d.channels == 1, || {
                     format!("train.eval_features '{name}' scores {}-channel images, but data.channels is {}", d.channels, self.data.channels)
                 }),
             }
@@ -355,5 +360,23 @@ mod tests {
         let same = ConvLayer { channels: 1, kernel: 5, stride: 1, padding: 2, dropout: None };
         assert_eq!(conv_transpose_out(7, &same), Some(7));
         assert_eq!(conv_out(2, &ConvLayer { channels: 1, kernel: 5, stride: 1, padding: 0, dropout: None }), None);
+    }
+
+    #[test]
+    fn packing_is_for_the_discriminator_and_divides_the_batch() {
+        one_rule(|c| c.generator.pack = Some(2), "generator.pack must be null (it packs what a discriminator judges), got 2");
+        one_rule(|c| c.discriminator.pack = Some(0), "discriminator.pack must be ≥ 1, got 0");
+        one_rule(|c| c.discriminator.pack = Some(3), "train.batch_size must be a multiple of discriminator.pack (3), got 64");
+        one_rule(
+            |c| {
+                c.discriminator.pack = Some(2);
+                c.discriminator.batch_norm = false;
+                c.discriminator.gradient_penalty = Some(GradientPenalty { kind: PenaltyKind::R1, weight: 10.0 });
+            },
+            "discriminator.pack 2 cannot go with a gradient_penalty (its per-image gradient norm is not defined for a pack), got both",
+        );
+        let mut ok = preset("dcgan28").unwrap();
+        ok.discriminator.pack = Some(4);
+        assert!(ok.validate().is_ok());
     }
 }

@@ -67,6 +67,16 @@ impl ExperimentConfig {
             (Some(a), false) => augment_rules(r, a),
             (None, _) => {}
         }
+        match (net.pack, is_generator) {
+            (Some(m), true) => r.0.push(format!("generator.pack must be null (it packs what a discriminator judges), got {m}")),
+            (Some(m), false) => {
+                r.at_least("discriminator.pack", m as u64, 1);
+                if m > 1 && net.gradient_penalty.is_some() {
+                    r.0.push(format!("discriminator.pack {m} cannot go with a gradient_penalty (its per-image gradient norm is not defined for a pack), got both"));
+                }
+            }
+            (None, _) => {}
+        }
         match &net.architecture {
             Architecture::Mlp { hidden } => {
                 for (i, &w) in hidden.iter().enumerate() {
