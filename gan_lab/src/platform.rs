@@ -234,8 +234,8 @@ impl AnySession {
         each!(self, s => s.run_dir())
     }
     /// Scores the current generator on `n` samples (see [`Session::evaluate`]).
-    pub fn evaluate(&mut self, n: usize) -> Result<crate::run::QualityRow> {
-        each!(self, s => s.evaluate(n))
+    pub fn evaluate(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<crate::run::QualityRow> {
+        each!(self, s => s.evaluate(n, sampling))
     }
     /// Every quality row recorded so far.
     pub fn quality(&self) -> &[crate::run::QualityRow] {

@@ -86,7 +86,7 @@ fn a_dataset_without_a_feature_network_turns_evaluation_off_with_a_message() {
     s.set_verbose(false);
     s.train_steps(4).unwrap();
     assert!(!run.quality_path().exists());
-    let err = s.evaluate(20).unwrap_err().to_string();
+    let err = s.evaluate(20, gan_lab::config::Sampling::RunningStatistics).unwrap_err().to_string();
     assert!(err.contains("gan-lab features train") && err.contains("--set train.eval_features="), "{err}");
 
     // Named, a shipped network of the same channels scores the folder's samples at every checkpoint.
@@ -128,4 +128,61 @@ fn stacked_mnist_modes_on_real_constant_and_fixed_first_channel_sets() {
     eprintln!("first channel fixed: {fixed:?}");
     assert_eq!(fixed.modes, 100, "{fixed:?}");
     assert!(fixed.kl > 10f64.ln() - 0.01 && fixed.kl < 10f64.ln() + 0.1, "{fixed:?}");
+}
+
+/// Batch-statistics sampling runs G as in training (each batch normalised by its own BatchNorm
+/// statistics) on a copy: it gives other samples than the running statistics when G has
+/// BatchNorm, the same without, and leaves the trainer's running statistics as they were.
+#[test]
+fn batch_statistics_sampling_differs_only_with_batch_norm_and_leaves_the_generator_unchanged() {
+    use gan_lab::config::Sampling::{BatchStatistics, RunningStatistics};
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    for batch_norm in [true, false] {
+        let mut cfg = preset("dcgan28").unwrap();
+        cfg.generator.batch_norm = batch_norm;
+        cfg.data.limit = Some(300);
+        cfg.train.batch_size = 16;
+        let mut s = AnySession::new(cfg, BackendKind::Flex, None, None).unwrap();
+        s.set_verbose(false);
+        s.train_steps(3).unwrap();
+        let before = s.fixed_samples().unwrap();
+        let AnySession::Flex(inner) = &s else { unreachable!("a flex session") };
+        let running = inner.generate(40, RunningStatistics).unwrap();
+        let batch = inner.generate(40, BatchStatistics).unwrap();
+        assert_eq!(running.len(), 40 * 28 * 28);
+        let diff = max_diff(&running, &batch);
+        if batch_norm {
+            assert!(diff > 1e-3, "batch statistics changed nothing: {diff}");
+        } else {
+            assert!(diff < 1e-5, "no BatchNorm, yet the samples differ by {diff}");
+        }
+        assert_eq!(s.fixed_samples().unwrap(), before, "sampling with batch statistics moved G's running statistics");
+    }
+}
+
+/// `stacked-mnist` is built from its name; a packed discriminator trains on it; each evaluation
+/// reads the three channels with the MNIST network and records the modes the samples cover.
+#[test]
+fn a_packed_discriminator_trains_on_stacked_mnist_and_evaluation_counts_its_modes() {
+    let root = gan_lab::test_scratch_dir("quality_stacked");
+    let mut cfg = preset("pacdcgan2-stacked-mnist").unwrap();
+    cfg.data.limit = Some(300);
+    cfg.train.batch_size = 16;
+    cfg.train.log_every = 2;
+    cfg.train.checkpoint_every = 4;
+    cfg.train.eval_samples = 100;
+    let run = RunDir::create(&root, &cfg).unwrap();
+    let mut s = AnySession::new(cfg, BackendKind::Flex, None, Some(run.clone())).unwrap();
+    s.set_verbose(false);
+    let report = s.train_steps(4).unwrap();
+    assert!(report.rows.iter().all(|r| r.d_loss.is_finite()), "{:?}", report.rows);
+    let rows = read_quality(&run.quality_path()).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let q = &rows[0];
+    assert!(q.protocol.extractor.starts_with("lenet-mnist10k@") && q.protocol.layer.ends_with("per channel"), "{:?}", q.protocol);
+    assert_eq!((q.protocol.n_fake, q.protocol.n_real), (100, 100));
+    // 4 steps of training: few modes, far from uniform, but counted over 26,000 samples.
+    assert!(q.modes >= 1.0 && q.modes <= 1000.0 && q.modes.fract() == 0.0, "{q:?}");
+    assert!(q.mode_kl > 0.5 && q.mode_kl <= 1000f64.ln() + 1e-9, "{q:?}");
+    assert!(q.fld.is_finite() && q.class_coverage > 0.0, "{q:?}");
 }

@@ -234,6 +234,47 @@ pub struct TrainConfig {
     /// Omitted from the JSON when null, so older configs keep their hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub g_ema: Option<GeneratorEma>,
+    /// How G makes the sample grids and the samples evaluation scores (BatchNorm's running or
+    /// batch statistics). Omitted from the JSON when it is the default, so older configs keep
+    /// their hash.
+    #[serde(default, skip_serializing_if = "Sampling::is_default")]
+    pub sampling: Sampling,
+}
+
+/// How the generator makes the samples that are scored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Evaluation mode: BatchNorm normalises with the running statistics gathered in training, and
+    /// dropout is off; a sample does not depend on the others made with it.
+    #[default]
+    RunningStatistics,
+    /// Training mode, as PyTorch's DCGAN tutorial samples: BatchNorm normalises each batch of
+    /// `train.batch_size` samples with that batch's own statistics, as G's output was during
+    /// training, and dropout is on.
+    BatchStatistics,
+}
+
+impl Sampling {
+    /// The name quality tables and messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampling::RunningStatistics => "running_statistics",
+            Sampling::BatchStatistics => "batch_statistics",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Sampling::default()
+    }
+
+    /// The name back (an unknown one is an error naming it).
+    pub fn parse(name: &str) -> Result<Self> {
+        [Sampling::RunningStatistics, Sampling::BatchStatistics]
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| Error::Other(format!("unknown sampling {name:?}: running_statistics or batch_statistics")))
+    }
 }
 
 /// The moving average of G's weights (Karras et al. 2018; StudioGAN's `G_ema`).
@@ -366,6 +407,21 @@ mod tests {
         assert_eq!(ExperimentConfig::from_json_str(&wgan.to_json()).unwrap(), wgan);
         assert_eq!(wgan.loss.name(), "wasserstein");
         assert_eq!(LossKind::NonSaturatingBce.name(), "non_saturating_bce");
+    }
+
+    #[test]
+    fn sampling_and_packing_stay_out_of_the_json_at_their_defaults_and_round_trip_otherwise() {
+        let json = preset("dcgan28").unwrap().to_json();
+        assert!(!json.contains("sampling") && !json.contains("pack"), "{json}");
+        let mut c = preset("pacdcgan2-stacked-mnist").unwrap();
+        c.train.sampling = Sampling::BatchStatistics;
+        let json = c.to_json();
+        assert!(json.contains("\"sampling\": \"batch_statistics\"") && json.contains("\"pack\": 2"), "{json}");
+        assert_eq!(ExperimentConfig::from_json_str(&json).unwrap(), c);
+        for s in [Sampling::RunningStatistics, Sampling::BatchStatistics] {
+            assert_eq!(Sampling::parse(s.name()).unwrap(), s);
+        }
+        assert!(Sampling::parse("eval").unwrap_err().to_string().contains("running_statistics or batch_statistics"));
     }
 
     #[test]

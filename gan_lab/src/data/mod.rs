@@ -11,7 +11,7 @@ pub use folder::{convert, list_images, load_image, FolderListing};
 pub use idx::{parse_idx, read_idx, write_idx, IdxArray, IdxReader};
 pub use memory::{allocatable_bytes, check_fits};
 pub use shipped::{datasets_dir, ShippedDataset, SHIPPED};
-pub use stacked::stacked_mnist;
+pub use stacked::{stacked_mnist, STACKED_MNIST, STACKED_MNIST_IMAGES};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -93,7 +93,9 @@ pub fn signed_unit_to_pixel(x: f32) -> u8 {
 /// Loads the dataset the config names, converted to its image size and channels: only its first
 /// `data.limit` images are read, and a set that cannot fit in memory is refused before it is read.
 pub fn load(cfg: &DataConfig) -> Result<ImageSet> {
-    let set = if let Some(shipped) = SHIPPED.iter().find(|d| d.name == cfg.dataset) {
+    let set = if cfg.dataset == STACKED_MNIST {
+        stacked::load_stacked_mnist(cfg)?
+    } else if let Some(shipped) = SHIPPED.iter().find(|d| d.name == cfg.dataset) {
         let dir = datasets_dir()?.join(shipped.name);
         load_idx_pair(&cfg.dataset, &dir.join(shipped.images), Some(&dir.join(shipped.labels)), cfg)?
     } else {
@@ -106,7 +108,7 @@ pub fn load(cfg: &DataConfig) -> Result<ImageSet> {
             return Err(Error::Unknown {
                 kind: "dataset (neither a shipped name nor an existing file or folder)",
                 name: cfg.dataset.clone(),
-                known: SHIPPED.iter().map(|d| d.name.to_string()).collect(),
+                known: SHIPPED.iter().map(|d| d.name.to_string()).chain([STACKED_MNIST.to_string()]).collect(),
             });
         }
     };

@@ -7,6 +7,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::ImageSet;
+use crate::config::DataConfig;
 use crate::error::{Error, Result};
 
 /// `n` images of 3 channels, each channel an MNIST image drawn uniformly (with replacement) from
@@ -36,6 +37,26 @@ pub fn stacked_mnist(mnist: &ImageSet, n: usize, seed: u64, fixed_first: Option<
         }
     }
     Ok(ImageSet { name: format!("stacked-{}", mnist.name), size: mnist.size, channels: 3, pixels, labels: None, skipped: Vec::new() })
+}
+
+/// The dataset name of Stacked MNIST, which [`super::load`] builds from the shipped mnist10k (see
+/// [`stacked_mnist`]): [`STACKED_MNIST_IMAGES`] images of 28 × 28 × 3, drawn with seed 0, so every
+/// machine trains on the same set.
+pub const STACKED_MNIST: &str = "stacked-mnist";
+/// Images in Stacked MNIST (`data.limit` takes fewer): 50 per mode on average.
+pub const STACKED_MNIST_IMAGES: usize = 50_000;
+
+/// Stacked MNIST as [`super::load`] gives it for `data.dataset = "stacked-mnist"`.
+pub(super) fn load_stacked_mnist(cfg: &DataConfig) -> Result<ImageSet> {
+    if (cfg.image_size, cfg.channels) != (28, 3) {
+        return Err(Error::Dataset {
+            dataset: cfg.dataset.clone(),
+            message: format!("is 28 × 28 with 3 channels (one MNIST digit each); got data.image_size {} and data.channels {}", cfg.image_size, cfg.channels),
+        });
+    }
+    let mnist = super::load(&DataConfig { dataset: "mnist10k".into(), image_size: 28, channels: 1, limit: None, holdout_fraction: cfg.holdout_fraction })?;
+    let n = cfg.limit.unwrap_or(STACKED_MNIST_IMAGES).min(STACKED_MNIST_IMAGES);
+    Ok(ImageSet { name: cfg.dataset.clone(), ..stacked_mnist(&mnist, n, 0, None)? })
 }
 
 #[cfg(test)]

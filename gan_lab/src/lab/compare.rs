@@ -256,11 +256,8 @@ mod tests {
         }
         assert!(table.curves("nope", "x").unwrap_err().to_string().contains("fld, kid_mean"));
         assert!(table.curves("fld", "FLD").is_err(), "no run has been evaluated: nothing to draw");
-        let protocol = crate::run::Protocol { extractor: "x".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "all".into(), seed: 4 };
-        let q = |step: u64, fld: f64| crate::run::QualityRow {
-            step, fld, kid_mean: 0.1, kid_std: 0.0, precision: 0.5, recall: 0.5, density: 1.0, coverage: 0.5, class_coverage: 1.0,
-            class_kl: 0.1, nn_fake_train: 1.0, nn_real_train: 1.0, eval_s: 1.0, train_s: f64::NAN, protocol: protocol.clone(),
-        };
+        let protocol = crate::run::Protocol { extractor: "x".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "all".into(), seed: 4, sampling: Default::default() };
+        let q = |step: u64, fld: f64| crate::run::QualityRow::for_test(step, fld, protocol.clone());
         crate::run::write_quality(&table.paths[0].join("quality.parquet"), &[q(10, 80.0), q(20, 61.5)]).unwrap();
         let fld = table.curves("fld", "FLD over training").unwrap();
         let labels = table.labels();

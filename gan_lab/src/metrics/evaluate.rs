@@ -26,12 +26,31 @@ pub fn real_indices(set: &ImageSet, split: &Split, n: usize) -> (Vec<usize>, &'s
     }
 }
 
-/// Features of images `idx` of `set`.
+/// Whether `fx` scores images of `channels` channels one channel at a time: a grey network and
+/// colour images, as Stacked MNIST's digits are read.
+pub fn per_channel(fx: &FeatureExtractor, channels: usize) -> bool {
+    fx.card.channels == 1 && channels > 1
+}
+
+/// Features and predicted classes of `n` images of `shape` (CHW floats): one row per image, or,
+/// when [`per_channel`], one row per channel (an image's channels one after another), each
+/// channel read as a grey image.
+pub fn features(fx: &FeatureExtractor, pixels: &[f32], n: usize, shape: [usize; 3]) -> Result<(Vec<f32>, Vec<usize>)> {
+    let [c, h, w] = shape;
+    if per_channel(fx, c) {
+        // A CHW image is its channels one after another: n images are n · c grey ones.
+        fx.extract(pixels, n * c, [1, h, w])
+    } else {
+        fx.extract(pixels, n, shape)
+    }
+}
+
+/// Features of images `idx` of `set` (see [`features`]).
 pub fn image_features(fx: &FeatureExtractor, set: &ImageSet, idx: &[usize]) -> Result<(Vec<f32>, Vec<usize>)> {
     let mut feats = Vec::with_capacity(idx.len() * FEATURE_DIM);
     let mut preds = Vec::with_capacity(idx.len());
     for chunk in idx.chunks(1000) {
-        let (f, p) = fx.extract(&set.batch_chw(chunk), chunk.len(), [set.channels, set.size, set.size])?;
+        let (f, p) = features(fx, &set.batch_chw(chunk), chunk.len(), [set.channels, set.size, set.size])?;
         feats.extend(f);
         preds.extend(p);
     }
@@ -62,6 +81,9 @@ pub fn score(step: u64, real: &[f32], fake: &[f32], fake_pred: &[usize], classes
         eval_s: started.elapsed().as_secs_f64(),
         // The caller knows the run's training time (the recorder); a lone evaluation does not.
         train_s: f64::NAN,
+        // Stacked MNIST's evaluation adds its modes.
+        modes: f64::NAN,
+        mode_kl: f64::NAN,
         protocol,
     }
 }
@@ -138,6 +160,8 @@ pub fn sanity_table(fx: &FeatureExtractor, set: &ImageSet, n: usize) -> Result<V
             n_fake: n,
             real_split: "all".into(),
             seed: 7,
+            // No generator: real images, corrupted.
+            sampling: Default::default(),
         };
         let row = score(0, &real, &fake, &pred, fx.card.classes, &real, &fake, protocol, started);
         out.push(SanityRow { case, row });

@@ -105,7 +105,7 @@ impl RunTable {
         };
         let protocols = column(&self.frame, "quality_protocol")?.str().map_err(|e| Error::table("run table column 'quality_protocol'", e))?.clone();
         let uses_quality = match measure {
-            Measure::Final(m) => matches!(m.as_str(), "fld" | "kid" | "precision" | "recall" | "coverage" | "density" | "class_coverage"),
+            Measure::Final(m) => super::table::QUALITY_COLUMNS.contains(&m.as_str()),
             Measure::TimeTo { .. } => true,
         };
         let base_rows = rows_at("", "");
@@ -276,7 +276,7 @@ mod tests {
                 write_metrics(&run.metrics_path(), &[MetricsRow::for_test(50, 10.0), MetricsRow::for_test(100, 20.0)]).unwrap();
                 let layer = if other_protocol_for == Some((activation, optimizer)) && seed == 0 { "fc2" } else { "fc1" };
                 // The sample seed follows the run's seed, as in training: not a protocol difference.
-                let protocol = Protocol { extractor: "lenet".into(), layer: layer.into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 100 + seed as u64 };
+                let protocol = Protocol { extractor: "lenet".into(), layer: layer.into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 100 + seed as u64, sampling: Default::default() };
                 write_quality(&run.quality_path(), &[QualityRow::for_test(50, 2.0 * fld, protocol.clone()), QualityRow::for_test(100, fld, protocol)]).unwrap();
             }
         }

@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::report::{format_number, format_spread};
 
 /// The numbers averaged per group, in table order.
-pub const GROUPED_METRICS: [&str; 14] = [
+pub const GROUPED_METRICS: [&str; 16] = [
     "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake", "cost_usd", "fld", "kid", "precision", "recall", "density", "coverage",
-    "class_coverage",
+    "class_coverage", "modes", "mode_kl",
 ];
 
 /// Averaged too when the table has them ([`RunTable::with_time_to_quality`] adds them).

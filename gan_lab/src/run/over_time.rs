@@ -111,7 +111,7 @@ mod tests {
             let mut cfg = crate::config::preset(name).unwrap();
             cfg.seed = seed;
             let run = RunDir::create(&root, &cfg).unwrap();
-            let protocol = Protocol { extractor: "lenet".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 7 + seed };
+            let protocol = Protocol { extractor: "lenet".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 7 + seed, sampling: Default::default() };
             write_quality(&run.quality_path(), &evals.iter().map(|&(step, fld)| QualityRow::for_test(step, fld, protocol.clone())).collect::<Vec<_>>()).unwrap();
             // Seed 1 trains at half the speed: 4 s per 10 steps against 2 s.
             let per_10 = if seed == 1 { 4.0 } else { 2.0 };

@@ -8,16 +8,16 @@ use crate::error::{Error, Result};
 /// better direction, such as density, whose ideal is 1, or the losses).
 pub fn lower_is_better(metric: &str) -> Result<bool> {
     match metric {
-        "fld" | "kid" | "class_kl" | "train_s" | "cost_usd" => Ok(true),
-        "precision" | "recall" | "coverage" | "class_coverage" | "images_per_s" => Ok(false),
+        "fld" | "kid" | "class_kl" | "mode_kl" | "train_s" | "cost_usd" => Ok(true),
+        "precision" | "recall" | "coverage" | "class_coverage" | "modes" | "images_per_s" => Ok(false),
         other => Err(Error::Other(format!(
-            "'{other}' has no better direction to judge by; use fld, kid, class_kl, precision, recall, coverage, class_coverage, images_per_s, train_s or cost_usd"
+            "'{other}' has no better direction to judge by; use fld, kid, class_kl, precision, recall, coverage, class_coverage, modes, mode_kl, images_per_s, train_s or cost_usd"
         ))),
     }
 }
 
 /// The quality metrics with a better direction that a run's `quality.parquet` holds.
-const QUALITY: [&str; 6] = ["fld", "precision", "recall", "coverage", "class_coverage", "class_kl"];
+const QUALITY: [&str; 8] = ["fld", "precision", "recall", "coverage", "class_coverage", "class_kl", "modes", "mode_kl"];
 
 /// Training seconds at `step`, read off the logged (step, train_s) points — linear between
 /// them, from (0, 0) before the first, along the last interval after the last.

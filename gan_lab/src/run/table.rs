@@ -62,6 +62,8 @@ struct Columns {
     coverage: Vec<Option<f64>>,
     density: Vec<Option<f64>>,
     class_coverage: Vec<Option<f64>>,
+    modes: Vec<Option<f64>>,
+    mode_kl: Vec<Option<f64>>,
     quality_step: Vec<Option<u64>>,
     quality_protocol: Vec<Option<String>>,
     status: Vec<String>,
@@ -105,6 +107,9 @@ impl Columns {
         self.coverage.push(q.map(|q| q.coverage));
         self.density.push(q.map(|q| q.density));
         self.class_coverage.push(q.map(|q| q.class_coverage));
+        // Stacked MNIST only: NaN elsewhere, an empty cell here.
+        self.modes.push(q.map(|q| q.modes).filter(|v| v.is_finite()));
+        self.mode_kl.push(q.map(|q| q.mode_kl).filter(|v| v.is_finite()));
         self.quality_step.push(q.map(|q| q.step));
         // Without the sample seed, which follows the run's seed: runs that differ only in their
         // seed show the same protocol.
@@ -176,6 +181,8 @@ impl Columns {
             c("coverage", Column::new("".into(), self.coverage)),
             c("density", Column::new("".into(), self.density)),
             c("class_coverage", Column::new("".into(), self.class_coverage)),
+            c("modes", Column::new("".into(), self.modes)),
+            c("mode_kl", Column::new("".into(), self.mode_kl)),
             c("quality_step", Column::new("".into(), self.quality_step)),
             c("quality_protocol", Column::new("".into(), self.quality_protocol)),
             c("cpu", Column::new("".into(), self.cpu)),
@@ -186,6 +193,10 @@ impl Columns {
         DataFrame::new(n, columns).map_err(|e| Error::table("building the run table", e))
     }
 }
+
+/// The run table's columns that come from a run's last quality evaluation (numbers of one
+/// protocol are comparable only with numbers of the same protocol: `quality_protocol`).
+pub const QUALITY_COLUMNS: [&str; 9] = ["fld", "kid", "precision", "recall", "coverage", "density", "class_coverage", "modes", "mode_kl"];
 
 /// Reads a file a run may not have yet: absent → None; unreadable → None, with the reason noted.
 fn read_optional<T>(path: &Path, read: impl FnOnce(&Path) -> Result<T>, problems: &mut Vec<String>) -> Option<T> {
@@ -325,6 +336,8 @@ pub fn metric_label(column: &str) -> String {
         "density" => "density (≈1 for real images)",
         "class_coverage" => "share of classes generated",
         "class_kl" => "KL(class histogram ‖ uniform), nats",
+        "modes" => "Stacked MNIST modes covered, of 1000 (higher is better)",
+        "mode_kl" => "KL(mode histogram ‖ uniform), nats (lower is better)",
         "time_to_quality" => "training time to the quality threshold, s",
         "cost_to_quality" => "cost to the quality threshold, USD",
         other => other,

@@ -167,14 +167,14 @@ impl<B: TrainBackend> Session<B> {
     }
 
     /// `n` samples from the fixed evaluation noise (see [`Trainer::generate`]).
-    pub fn generate(&self, n: usize) -> Result<Vec<f32>> {
-        self.trainer.generate(n)
+    pub fn generate(&self, n: usize, sampling: crate::config::Sampling) -> Result<Vec<f32>> {
+        self.trainer.generate(n, sampling)
     }
 
-    /// Scores the current generator on `n` samples against `n` real images; the row is returned,
-    /// not recorded.
-    pub fn evaluate(&mut self, n: usize) -> Result<crate::run::QualityRow> {
-        self.recorder.evaluation.evaluate(&self.trainer, n)
+    /// Scores the current generator on `n` samples made as `sampling` says against `n` real
+    /// images; the row is returned, not recorded.
+    pub fn evaluate(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<crate::run::QualityRow> {
+        self.recorder.evaluation.evaluate(&self.trainer, n, sampling)
     }
 
     /// The run's numbers so far.

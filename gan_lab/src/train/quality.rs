@@ -6,12 +6,15 @@
 use std::time::Instant;
 
 use super::TrainBackend;
+use crate::config::Sampling;
 use serde::{Deserialize, Serialize};
 
 use super::{seed_mix, Recorder, Trainer};
 use crate::error::{Error, Result};
-use crate::metrics::evaluate::{image_features, real_indices, score, MIN_EVAL_SAMPLES, NN_TRAIN_ROWS};
-use crate::metrics::features::{FeatureExtractor, FEATURE_LAYER};
+use crate::data::STACKED_MNIST;
+use crate::metrics::evaluate::{features, image_features, per_channel, real_indices, score, MIN_EVAL_SAMPLES, NN_TRAIN_ROWS};
+use crate::metrics::modes::{digit_triples, mode_coverage, MODE_SAMPLES};
+use crate::metrics::features::{FeatureExtractor, FEATURE_DIM, FEATURE_LAYER};
 use crate::run::{read_json, read_quality, write_atomic, write_json, write_quality, Protocol, QualityRow, RunDir};
 
 /// `checkpoints/best/best.json`: which step the kept generator comes from, and why.
@@ -42,9 +45,9 @@ pub(super) struct Evaluation {
 }
 
 impl Evaluation {
-    /// Scores `trainer`'s generator on `n` samples against `n` real images (see
-    /// `metrics::evaluate::real_indices`) and returns the row (not recorded).
-    pub fn evaluate<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize) -> Result<QualityRow> {
+    /// Scores `trainer`'s generator on `n` samples made as `sampling` says against `n` real
+    /// images (see `metrics::evaluate::real_indices`) and returns the row (not recorded).
+    pub fn evaluate<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<QualityRow> {
         let started = Instant::now();
         let cfg = trainer.config();
         let (data, split) = (trainer.dataset(), trainer.split());
@@ -53,7 +56,9 @@ impl Evaluation {
             return Err(Error::Dataset { dataset: cfg.data.dataset.clone(), message: format!("evaluation needs ≥ {MIN_EVAL_SAMPLES} real images, has {n}") });
         }
         if self.extractor.is_none() {
-            self.extractor = Some(FeatureExtractor::load(cfg.train.eval_features.as_deref().unwrap_or(&cfg.data.dataset))?);
+            // Stacked MNIST's digits are read by the MNIST network, one channel at a time.
+            let default = if cfg.data.dataset == STACKED_MNIST { "mnist10k" } else { &cfg.data.dataset };
+            self.extractor = Some(FeatureExtractor::load(cfg.train.eval_features.as_deref().unwrap_or(default))?);
         }
         let fx = self.extractor.as_ref().expect("just loaded");
         if self.real_features.as_ref().is_none_or(|r| r.n != n) {
@@ -64,19 +69,32 @@ impl Evaluation {
             let (heldout, _) = image_features(fx, data, &split.holdout)?;
             self.real_features = Some(RealFeatures { n: idx.len(), split: which, real, train, heldout });
         }
-        let fake_pixels = trainer.generate(n)?;
-        let (fake, pred) = fx.extract(&fake_pixels, n, cfg.image_shape())?;
+        let by_channel = per_channel(fx, cfg.data.channels);
+        // Stacked MNIST's modes are counted over MODE_SAMPLES samples, the first n of which the
+        // other metrics score (the evaluation noise is one stream, so they are generate(n)'s).
+        let stacked = cfg.data.dataset == STACKED_MNIST && by_channel && fx.card.classes == 10;
+        let made = if stacked { n.max(MODE_SAMPLES) } else { n };
+        let (mut fake, mut pred) = features(fx, &trainer.generate(made, sampling)?, made, cfg.image_shape())?;
+        let modes = if stacked { Some(mode_coverage(&digit_triples(&pred))?) } else { None };
+        let rows = n * if by_channel { cfg.data.channels } else { 1 };
+        fake.truncate(rows * FEATURE_DIM);
+        pred.truncate(rows);
         let r = self.real_features.as_ref().expect("computed");
         let protocol = Protocol {
             extractor: fx.name(),
-            layer: FEATURE_LAYER.into(),
+            layer: if by_channel { format!("{FEATURE_LAYER} per channel") } else { FEATURE_LAYER.into() },
             n_real: r.n,
             n_fake: n,
             real_split: r.split.into(),
             seed: seed_mix(cfg.seed, 4),
+            sampling,
         };
         let heldout = if r.heldout.is_empty() { &r.real } else { &r.heldout };
-        Ok(score(trainer.step_count(), &r.real, &fake, &pred, fx.card.classes, &r.train, heldout, protocol, started))
+        let row = score(trainer.step_count(), &r.real, &fake, &pred, fx.card.classes, &r.train, heldout, protocol, started);
+        Ok(match modes {
+            Some(m) => QualityRow { modes: m.modes as f64, mode_kl: m.kl, ..row },
+            None => row,
+        })
     }
 
     /// Reloads the run's quality rows up to the resumed step.
@@ -99,7 +117,7 @@ impl<B: TrainBackend> Recorder<B> {
         if n == 0 || eval.off || eval.rows.last().is_some_and(|q| q.step == step) {
             return Ok(());
         }
-        let row = match eval.evaluate(trainer, n) {
+        let row = match eval.evaluate(trainer, n, trainer.config().train.sampling) {
             Ok(row) => QualityRow { train_s: self.train_seconds, ..row },
             Err(e @ (Error::BadFile { .. } | Error::Unknown { .. } | Error::Dataset { .. })) => {
                 super::progress::say(&format!("quality evaluation off for this run: {e}"));
@@ -109,8 +127,9 @@ impl<B: TrainBackend> Recorder<B> {
             Err(e) => return Err(e),
         };
         if self.verbose {
+            let modes = if row.modes.is_finite() { format!(" | modes {:.0} KL {:.3}", row.modes, row.mode_kl) } else { String::new() };
             super::progress::say(&format!(
-                "eval step {} | FLD {:.3} KID {:.4} | precision {:.2} recall {:.2} | density {:.2} coverage {:.2} | {:.1}s",
+                "eval step {} | FLD {:.3} KID {:.4} | precision {:.2} recall {:.2} | density {:.2} coverage {:.2}{modes} | {:.1}s",
                 row.step, row.fld, row.kid_mean, row.precision, row.recall, row.density, row.coverage, row.eval_s
             ));
         }

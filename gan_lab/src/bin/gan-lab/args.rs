@@ -38,6 +38,11 @@ pub enum Command {
         /// Generated samples (and as many real images).
         #[arg(long, default_value_t = 10000)]
         n: usize,
+        /// How G makes the samples: running_statistics (evaluation mode) or batch_statistics
+        /// (training mode, each batch of train.batch_size normalised by its own statistics; the
+        /// default: the run's train.sampling).
+        #[arg(long)]
+        sampling: Option<String>,
     },
     /// Serve one training session over stdin/stdout (JSON lines): what notebooks drive. See
     /// `gan_lab::lab::protocol` for the commands.

@@ -78,7 +78,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Resume(args) => resume(args),
         Command::Bench(args) => bench(args),
         Command::Features { command } => features(command),
-        Command::Eval { run, n } => eval(&run, n),
+        Command::Eval { run, n, sampling } => eval(&run, n, sampling.as_deref()),
         Command::Runs { dirs, group_by, baseline, metric, reach, html } => {
             if reach.is_some_and(|r| !r.is_finite()) {
                 return Err(Error::Other(format!("--reach takes a finite number, got {}", reach.unwrap_or_default())));
@@ -279,19 +279,28 @@ fn features(command: FeaturesCommand) -> Result<()> {
     }
 }
 
-fn eval(run: &std::path::Path, n: usize) -> Result<()> {
+fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>) -> Result<()> {
     let run = RunDir::open(run)?;
     // Scores do not depend on the backend: a GPU run is evaluated on the CPU where no GPU is.
     let backend = Some(recorded_backend(&run)?).filter(|b| b.check().is_ok()).unwrap_or(BackendKind::Flex);
     let mut session = AnySession::open(run.clone(), Some(backend), None)?;
-    let row = session.evaluate(n)?;
+    let sampling = match sampling {
+        Some(name) => gan_lab::config::Sampling::parse(name)?,
+        None => session.config().train.sampling,
+    };
+    let row = session.evaluate(n, sampling)?;
     let mut rows = if run.quality_path().is_file() { gan_lab::run::read_quality(&run.quality_path())? } else { Vec::new() };
     rows.push(row.clone());
     gan_lab::run::write_quality(&run.quality_path(), &rows)?;
     println!("step {} | {} {} | real {} ({}) vs fake {} | seed {}", row.step, row.protocol.extractor, row.protocol.layer, row.protocol.n_real, row.protocol.real_split, row.protocol.n_fake, row.protocol.seed);
+    println!("sampling: {}", row.protocol.sampling.name());
     println!("FLD {:.4}  KID {:.5} ± {:.5}", row.fld, row.kid_mean, row.kid_std);
     println!("precision {:.3}  recall {:.3}  density {:.3}  coverage {:.3}", row.precision, row.recall, row.density, row.coverage);
     println!("classes hit {:.0}%  KL to uniform {:.3}", 100.0 * row.class_coverage, row.class_kl);
+    if row.modes.is_finite() {
+        let samples = gan_lab::metrics::modes::MODE_SAMPLES.max(row.protocol.n_fake);
+        println!("Stacked MNIST modes {:.0} of 1000  KL to uniform {:.3} (over {samples} samples)", row.modes, row.mode_kl);
+    }
     println!("nearest training image: samples {:.3}, held-out real {:.3}", row.nn_fake_train, row.nn_real_train);
     println!("evaluation took {:.1} s (not counted as training time)", row.eval_s);
     Ok(())
