@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use crate::config::set_path;
 
 /// Axis names that change more than one field, with what they do.
-pub const SHORTCUTS: [(&str, &str); 9] = [
+pub const SHORTCUTS: [(&str, &str); 10] = [
+    ("preset", "the base configuration of each run, a preset name (instead of the plan's \"base\"; \"set\" and the other axes apply on top)"),
     ("activation", "hidden activation of both networks: \"relu\", \"leaky_relu\" (α 0.2) or a full activation object"),
     ("batch_norm", "BatchNorm in both networks: true or false"),
     ("optimizer", "optimiser of both networks: \"adam\" (2e-4, β1 0.5), \"sgd\" (0.05, momentum 0.5) or a full optimiser object"),
@@ -137,9 +138,13 @@ pub(super) fn apply_axis(cfg: &mut Value, axis: &str, value: &Value) -> std::res
     }
 }
 
-/// Axis order of application: every axis by name, then `lr` (so it lands in the chosen optimiser).
+/// The axis that picks each run's base configuration (a preset) rather than changing one.
+pub(super) const PRESET_AXIS: &str = "preset";
+
+/// Axis order of application: every axis by name, then `lr` (so it lands in the chosen
+/// optimiser). The preset axis is not applied: it chooses the configuration the others change.
 pub(super) fn application_order(axes: &BTreeMap<String, Vec<Value>>) -> Vec<&String> {
-    let mut names: Vec<&String> = axes.keys().filter(|k| k.as_str() != "lr").collect();
+    let mut names: Vec<&String> = axes.keys().filter(|k| !["lr", PRESET_AXIS].contains(&k.as_str())).collect();
     names.extend(axes.keys().filter(|k| k.as_str() == "lr"));
     names
 }

@@ -15,6 +15,9 @@
 //! images whatever its batch size (or `{"minutes": 10}` the same training time), and
 //! `"eval_every": {"images": 64000}` (or `{"seconds": 60}`) evaluates every run at the same
 //! points: the equal budgets a comparison needs.
+//! A `"preset"` axis instead of `base` compares whole configurations (`"axes": {"preset":
+//! ["goodfellow2014-mnist", "dcgan28"]}`): each run starts from its preset, then `set` and the
+//! other axes apply.
 //! Every combination of axis values × backend × seed is one run. Its id (also its folder name)
 //! is `<plan>-<values>-<backend>-s<seed>-<key>`, where `key` is the hash of the configuration
 //! without seed and step budget: the same plan always names the same runs, whatever the order of
@@ -25,7 +28,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::axes::{application_order, apply_axis, label_of, name_part, value_text};
+use super::axes::{application_order, apply_axis, label_of, name_part, value_text, PRESET_AXIS};
 use super::budget::{Amount, RunBudget};
 use crate::config::{preset, set_path, ExperimentConfig};
 use crate::error::{Error, Result};
@@ -36,7 +39,7 @@ use crate::error::{Error, Result};
 pub struct SweepPlan {
     /// Name of the sweep (letters, digits, '-', '_'): the prefix of every run's configuration name.
     pub name: String,
-    /// The base configuration: a preset name…
+    /// The base configuration: a preset name (or a `"preset"` axis, one base per value)…
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// …or a JSON config file (relative paths are relative to the plan file).
@@ -164,8 +167,15 @@ impl SweepPlan {
         if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             p.push(format!("name must be non-empty and use only letters, digits, '-' and '_', got '{}'", self.name));
         }
-        if self.base.is_some() == self.base_config.is_some() {
-            p.push("give exactly one of \"base\" (a preset) and \"base_config\" (a config file)".into());
+        match (self.axes.contains_key(PRESET_AXIS), self.base.is_some(), self.base_config.is_some()) {
+            (false, base, file) if base == file => p.push("give exactly one of \"base\" (a preset) and \"base_config\" (a config file)".into()),
+            (true, true, _) | (true, _, true) => p.push("the \"preset\" axis gives every run its base: give neither \"base\" nor \"base_config\" with it".into()),
+            _ => {}
+        }
+        for v in self.axes.get(PRESET_AXIS).into_iter().flatten() {
+            if !v.is_string() {
+                p.push(format!("the \"preset\" axis takes preset names (gan-lab presets), got {v}"));
+            }
         }
         if self.seeds.is_empty() {
             p.push("seeds must list at least one seed".into());
@@ -250,11 +260,18 @@ impl SweepPlan {
     }
 
     fn expand_unchecked(&self) -> std::result::Result<Vec<PlannedRun>, String> {
-        let base = self.base_config().map_err(|e| e.to_string())?;
-        let mut base = serde_json::to_value(&base).expect("a config serialises");
-        for (path, value) in &self.set {
-            set_path(&mut base, path, value.clone()).map_err(|e| format!("set '{path}': {e}"))?;
-        }
+        // The base with `set` applied: the plan's, or with a preset axis each value's preset.
+        let with_set = |base: ExperimentConfig| -> std::result::Result<Value, String> {
+            let mut base = serde_json::to_value(&base).expect("a config serialises");
+            for (path, value) in &self.set {
+                set_path(&mut base, path, value.clone()).map_err(|e| format!("set '{path}': {e}"))?;
+            }
+            Ok(base)
+        };
+        let plan_base = match self.axes.contains_key(PRESET_AXIS) {
+            false => Some(with_set(self.base_config().map_err(|e| e.to_string())?)?),
+            true => None,
+        };
         let order = application_order(&self.axes);
         // Every combination of axis values, the first axis (by name) varying slowest.
         let names: Vec<&String> = self.axes.keys().collect();
@@ -267,7 +284,11 @@ impl SweepPlan {
         }
         let mut runs = Vec::new();
         for values in combos {
-            let mut cfg = base.clone();
+            let mut cfg = match (&plan_base, values.iter().find(|(k, _)| k == PRESET_AXIS)) {
+                (Some(base), _) => base.clone(),
+                (None, Some((_, name))) => with_set(preset(&value_text(name)).map_err(|e| format!("axis 'preset' = {}: {e}", value_text(name)))?)?,
+                (None, None) => unreachable!("a plan without a base has a preset axis"),
+            };
             for axis in &order {
                 let v = &values.iter().find(|(k, _)| k == *axis).expect("every axis has a value").1;
                 apply_axis(&mut cfg, axis, v).map_err(|e| format!("axis '{axis}' = {}: {e}", value_text(v)))?;
@@ -354,6 +375,29 @@ mod tests {
         // A changed setting is a different configuration: new ids.
         let c = plan(&ABLATION.replace("512", "1024")).expand().unwrap();
         assert!(ids(&a).is_disjoint(&ids(&c)));
+    }
+
+    #[test]
+    fn the_preset_axis_gives_each_run_its_preset_with_set_and_the_other_axes_on_top() {
+        let json = r#"{"name": "study", "axes": {"preset": ["goodfellow2014-mnist", "dcgan28"], "optimizer": ["adam"]}, "set": {"data.limit": 512}, "seeds": [0], "steps": 5}"#;
+        let runs = plan(json).expand().unwrap();
+        assert_eq!(runs.len(), 2);
+        let goodfellow = runs.iter().find(|r| r.id.starts_with("study-adam-goodfellow2014-mnist-flex-s0-")).unwrap();
+        let dcgan = runs.iter().find(|r| r.id.starts_with("study-adam-dcgan28-flex-s0-")).unwrap();
+        assert!(matches!(goodfellow.config.discriminator.architecture, crate::config::Architecture::Mlp { .. }));
+        assert!(matches!(dcgan.config.discriminator.architecture, crate::config::Architecture::Dcgan { .. }));
+        for r in [goodfellow, dcgan] {
+            assert_eq!(r.config.data.limit, Some(512), "{}", r.id);
+            assert!(matches!(r.config.g_optimizer, crate::config::OptimizerConfig::Adam { .. }), "{}", r.id);
+        }
+        assert_eq!(goodfellow.config.train.batch_size, 100, "the rest of the preset stays");
+        let both = plan(r#"{"name": "s", "base": "mlp-gan", "axes": {"preset": ["dcgan28"]}, "seeds": [0], "steps": 5}"#);
+        assert_eq!(both.problems(), vec!["the \"preset\" axis gives every run its base: give neither \"base\" nor \"base_config\" with it"]);
+        let unknown = plan(r#"{"name": "s", "axes": {"preset": ["dcgan99", 3]}, "seeds": [0], "steps": 5}"#);
+        assert_eq!(unknown.problems(), vec!["the \"preset\" axis takes preset names (gan-lab presets), got 3"]);
+        let unknown = plan(r#"{"name": "s", "axes": {"preset": ["dcgan99"]}, "seeds": [0], "steps": 5}"#);
+        let err = unknown.problems().join("\n");
+        assert!(err.starts_with("axis 'preset' = dcgan99: ") && err.contains("dcgan28"), "{err}");
     }
 
     #[test]
