@@ -91,10 +91,7 @@ impl RunTable {
         if !problems.is_empty() {
             return Err(Error::InvalidConfig(problems));
         }
-        let values: Vec<Option<f64>> = match measure {
-            Measure::Final(metric) => self.numbers(metric)?,
-            Measure::TimeTo { metric, threshold } => self.time_to_quality(metric, *threshold)?,
-        };
+        let values = self.measured(measure)?;
         let axis_of_row: Vec<(String, Vec<Option<String>>)> = axes.iter().map(|(a, _)| Ok((a.clone(), self.axis_values(a)?))).collect::<Result<_>>()?;
         let base_of = |axis: &str| baseline.iter().find(|(a, _)| a == axis).map(|(_, v)| v.as_str());
         // The rows where every axis but `free` is at the baseline and `free` is at `value`.
@@ -145,6 +142,42 @@ impl RunTable {
             }
         }
         Ok(AnswerTable { measure: measure.clone(), level, rows })
+    }
+}
+
+impl RunTable {
+    /// The measure of every run (None where a run has none).
+    fn measured(&self, measure: &Measure) -> Result<Vec<Option<f64>>> {
+        match measure {
+            Measure::Final(metric) => self.numbers(metric),
+            Measure::TimeTo { metric, threshold } => self.time_to_quality(metric, *threshold),
+        }
+    }
+
+    /// The axis values of the combination whose runs have the best mean `measure` (finite values
+    /// only), as a baseline for [`RunTable::answers`]: what the best configuration is, and then
+    /// whether anything else can be told apart from it.
+    pub fn best_baseline(&self, measure: &Measure) -> Result<Vec<(String, String)>> {
+        let lower = measure.lower_is_better()?;
+        let values = self.measured(measure)?;
+        let axes = self.axes()?;
+        let columns: Vec<Vec<Option<String>>> = axes.iter().map(|(a, _)| self.axis_values(a)).collect::<Result<_>>()?;
+        let mut sums: std::collections::BTreeMap<Vec<Option<String>>, (f64, usize)> = Default::default();
+        for (row, value) in values.iter().enumerate() {
+            if let Some(v) = value.filter(|v| v.is_finite()) {
+                let entry = sums.entry(columns.iter().map(|c| c[row].clone()).collect()).or_default();
+                *entry = (entry.0 + v, entry.1 + 1);
+            }
+        }
+        let better = |a: f64, b: f64| if lower { a < b } else { a > b };
+        let best = sums.into_iter().map(|(combo, (sum, n))| (combo, sum / n as f64)).fold(None, |best: Option<(Vec<Option<String>>, f64)>, (combo, m)| match best {
+            Some((_, b)) if !better(m, b) => best,
+            _ => Some((combo, m)),
+        });
+        let Some((combo, _)) = best else {
+            return Err(Error::Other(format!("no run here has a value of {}, so none is best", measure.label())));
+        };
+        Ok(axes.into_iter().zip(combo).map(|((axis, _), value)| (axis, value.unwrap_or_default())).collect())
     }
 }
 
@@ -205,6 +238,31 @@ impl AnswerTable {
             text("verdict", &|a| a.verdict.map_or("too few runs".into(), |v| v.as_str().to_string())),
         ];
         DataFrame::new(r.len(), columns).map_err(|e| Error::table("building the answer table", e))
+    }
+
+    /// The table as sentences, generated from its numbers: the baseline's mean, then each value
+    /// against it with the difference, its interval and the verdict.
+    pub fn conclusion(&self) -> String {
+        let Some(first) = self.rows.first() else { return format!("{}: nothing to compare (one configuration)", self.measure.label()) };
+        let label = self.measure.label();
+        let number = |v: Option<f64>| v.map_or("–".to_string(), format_number);
+        let baseline: Vec<String> = self.rows.iter().map(|a| format!("{}={}", a.axis, a.baseline)).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut text = format!("Baseline {}: {label} {} ({} runs).", baseline.join(", "), number(first.baseline_mean), first.baseline_runs.0);
+        for a in &self.rows {
+            let verdict = match (a.verdict, a.difference) {
+                (Some(v), Some(d)) => format!(
+                    "{} (difference {}, {:.0} % interval {} to {})",
+                    v.as_str(),
+                    format_number(d.diff),
+                    self.level * 100.0,
+                    format_number(d.low),
+                    format_number(d.high)
+                ),
+                _ => "too few runs to judge".to_string(),
+            };
+            text.push_str(&format!(" {}={}: {label} {} ({} runs), {verdict}.", a.axis, a.value, number(a.mean), a.runs.0));
+        }
+        text
     }
 
     /// What the table shows, in one sentence (a caption).
@@ -310,6 +368,18 @@ mod tests {
         assert_eq!(sgd.verdict, Some(Verdict::WithinNoise), "relu-sgd, with one seed, is in neither comparison");
         let shown = fld.to_string();
         assert!(shown.contains("within noise") && shown.contains("worse") && shown.contains("95 % Welch interval"), "{shown}");
+        let text = fld.conclusion();
+        assert!(text.starts_with("Baseline activation=leaky_relu, optimizer=adam: fld 853.2 (4 runs). "), "{text}");
+        assert!(text.contains(" activation=relu: fld 1535 (5 runs), worse (difference 682.2, 95 % interval 580.6 to 783.8)."), "{text}");
+        assert!(text.contains(" optimizer=sgd: fld 935.2 (3 runs), within noise (difference 82.02, 95 % interval -84.97 to 249.0)."), "{text}");
+        // The best mean is the baseline the rest is judged against: here relu-sgd's single run.
+        let best = table.best_baseline(&Measure::Final("fld".into())).unwrap();
+        assert_eq!(best, baseline(&[("activation", "relu"), ("optimizer", "sgd")]));
+        let against_best = table.answers(&best, &Measure::Final("fld".into()), 0.95).unwrap();
+        assert!(against_best.rows.iter().all(|a| a.verdict.is_none()), "one run cannot be judged: {against_best}");
+        assert!(against_best.conclusion().contains("too few runs to judge"));
+        let err = table.best_baseline(&Measure::Final("mode_kl".into())).unwrap_err().to_string();
+        assert!(err.contains("no run here has a value of mode_kl"), "{err}");
 
         // Time to FLD ≤ 900: the baseline's four runs at step 100 (20 s), one of leaky_relu-sgd's three, no relu-adam run.
         let reach = table.answers(&base, &Measure::TimeTo { metric: "fld".into(), threshold: 900.0 }, 0.95).unwrap();
