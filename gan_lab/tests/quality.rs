@@ -185,4 +185,10 @@ fn a_packed_discriminator_trains_on_stacked_mnist_and_evaluation_counts_its_mode
     assert!(q.modes >= 1.0 && q.modes <= 1000.0 && q.modes.fract() == 0.0, "{q:?}");
     assert!(q.mode_kl > 0.5 && q.mode_kl <= 1000f64.ln() + 1e-9, "{q:?}");
     assert!(q.fld.is_finite() && q.class_coverage > 0.0, "{q:?}");
+    // The terminal's run table shows the modes beside FLD (and leaves them out where no run has them).
+    let compact = gan_lab::run::RunTable::load(&root).unwrap().compact().unwrap();
+    let names: Vec<&str> = compact.get_column_names().iter().map(|n| n.as_str()).collect();
+    let fld = names.iter().position(|n| *n == "fld").unwrap();
+    assert_eq!(&names[fld..fld + 3], ["fld", "modes", "mode_kl"]);
+    assert_eq!(compact.column("modes").unwrap().f64().unwrap().get(0), Some(q.modes));
 }

@@ -270,14 +270,21 @@ impl RunTable {
     }
 
     /// The columns worth reading in a terminal, floats rounded to 4 decimals (the full frame keeps
-    /// every column and full precision).
+    /// every column and full precision); Stacked MNIST's `modes` and `mode_kl` after `fld` when a
+    /// run has them.
     pub fn compact(&self) -> Result<DataFrame> {
         const KEEP: [&str; 19] = [
             "run", "config", "dataset", "architecture", "optimizer", "loss", "backend", "batch", "steps", "images_per_s", "train_s", "d_loss", "g_loss", "d_real", "d_fake",
             "cost_usd", "fld", "quality_protocol", "status",
         ];
+        let has_modes = self.numbers("modes")?.iter().any(|m| m.is_some_and(f64::is_finite));
+        let mut names: Vec<&str> = KEEP.to_vec();
+        if has_modes {
+            let after_fld = names.iter().position(|n| *n == "fld").expect("fld is kept") + 1;
+            names.splice(after_fld..after_fld, ["modes", "mode_kl"]);
+        }
         let mut columns = Vec::new();
-        for name in KEEP {
+        for name in names {
             let col = column(&self.frame, name)?;
             let col = match col.f64() {
                 Ok(f) => f.apply_values(|v| (v * 1e4).round() / 1e4).into_column(),
@@ -377,6 +384,8 @@ mod tests {
         assert_eq!(architecture(&crate::config::preset("hinge-sn-dcgan28").unwrap()), "dcgan/dcgan+bn+sn", "spectral norm is part of the label");
         assert!(table.frame.get_column_names().iter().any(|c| c.as_str() == "images_per_s"));
         assert!(table.to_string().contains("shape: (2,"));
+        let compact = table.compact().unwrap();
+        assert!(compact.get_column_names().iter().all(|c| c.as_str() != "modes"), "no Stacked MNIST run: no modes column");
     }
 
     #[test]
