@@ -133,21 +133,31 @@ impl ImageGrid {
     }
 }
 
+/// `save_html` (a standalone page) and `evcxr_display` (inline in a notebook) for tables that have
+/// `to_html`; inherent methods, which is what evcxr looks for.
+macro_rules! page_and_display {
+    ($($table:ty),+) => {$(
+        impl $table {
+            /// Saves the table as a standalone HTML page.
+            pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
+                crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
+            }
+
+            /// evcxr rich display: the table as HTML.
+            pub fn evcxr_display(&self) {
+                evcxr_html(&self.to_html());
+            }
+        }
+    )+};
+}
+
+page_and_display!(RunTable, crate::run::GroupedTable, crate::run::AnswerTable);
+
 impl RunTable {
     /// The compact table as HTML (the full frame when the compact one cannot be built).
     pub fn to_html(&self) -> String {
         let df = self.compact().unwrap_or_else(|_| self.frame.clone());
         frame_to_html(&df, "gan-lab-runs")
-    }
-
-    /// Saves the table as a standalone HTML page.
-    pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
-        crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
-    }
-
-    /// evcxr rich display: the table as HTML.
-    pub fn evcxr_display(&self) {
-        evcxr_html(&self.to_html());
     }
 }
 
@@ -157,16 +167,6 @@ impl crate::run::GroupedTable {
         let df = self.compact().unwrap_or_else(|_| self.frame.clone());
         frame_to_html(&df, "gan-lab-groups")
     }
-
-    /// Saves the table as a standalone HTML page.
-    pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
-        crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
-    }
-
-    /// evcxr rich display: the table as HTML.
-    pub fn evcxr_display(&self) {
-        evcxr_html(&self.to_html());
-    }
 }
 
 impl crate::run::AnswerTable {
@@ -174,16 +174,6 @@ impl crate::run::AnswerTable {
     pub fn to_html(&self) -> String {
         let table = self.frame().map_or_else(|e| format!("<p>{}</p>", escape(&e.to_string())), |df| frame_to_html(&df, "gan-lab-answers"));
         format!("<p>{}</p>\n{table}", escape(&self.caption()))
-    }
-
-    /// Saves the table as a standalone HTML page.
-    pub fn save_html(&self, path: impl AsRef<std::path::Path>, title: &str) -> Result<()> {
-        crate::run::write_atomic(path.as_ref(), html_page(title, &self.to_html()).as_bytes())
-    }
-
-    /// evcxr rich display: the table as HTML.
-    pub fn evcxr_display(&self) {
-        evcxr_html(&self.to_html());
     }
 }
 
