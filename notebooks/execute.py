@@ -28,6 +28,7 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from clean import CHECKS_PASSED  # noqa: E402
 from report_index import write_index  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -96,7 +97,6 @@ def outputs_of(nb):
     return {"png": png, "svg": svg, "errors": errors}
 
 
-CHECKS_PASSED = "checks passed"
 PANIC = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (\S+):\n(.*)$", re.M)
 
 
