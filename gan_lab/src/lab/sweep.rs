@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::engine::forward_stderr;
 use super::{engine_binary, runs_dir};
 use crate::error::{Error, Result};
-use crate::report::{evcxr_html, frame_to_html};
+use crate::report::{evcxr_html, frame_to_html, ImageGrid, SideBySide};
 use crate::run::{RunDir, RunTable};
 use crate::sweep::{freeze, plan_status, status::counts, PlannedRun, RunState, SweepPlan};
 
@@ -45,6 +45,23 @@ impl SweepStatus {
             col("detail", r.iter().map(|(p, s)| s.detail(&p.budget)).collect()),
         ];
         DataFrame::new(r.len(), columns).map_err(|e| Error::table("building the sweep status table", e))
+    }
+
+    /// The latest sample grid of each configuration's run with `seed`, side by side, captioned
+    /// with its axis values and backend (runs without a grid yet are left out).
+    pub fn samples(&self, seed: u64) -> Result<SideBySide> {
+        let dir = runs_dir();
+        let mut items = Vec::new();
+        for (run, _) in self.runs.iter().filter(|(r, _)| r.seed == seed) {
+            let samples = run.dir(&dir).join("samples");
+            let Ok(entries) = std::fs::read_dir(&samples) else { continue };
+            // step-NNNNNNN.png: the names sort by step
+            let latest = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "png")).max();
+            if let Some(path) = latest {
+                items.push((format!("{} · {}", run.label(), run.backend), ImageGrid::open(&path)?));
+            }
+        }
+        Ok(SideBySide::new(items))
     }
 
     pub fn to_html(&self) -> String {
