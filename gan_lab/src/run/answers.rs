@@ -371,7 +371,8 @@ mod tests {
         let text = fld.conclusion();
         assert!(text.starts_with("Baseline activation=leaky_relu, optimizer=adam: fld 853.2 (4 runs). "), "{text}");
         assert!(text.contains(" activation=relu: fld 1535 (5 runs), worse (difference 682.2, 95 % interval 580.6 to 783.8)."), "{text}");
-        assert!(text.contains(" optimizer=sgd: fld 935.2 (3 runs), within noise (difference 82.02, 95 % interval -84.97 to 249.0)."), "{text}");
+        // (82.025 exactly: its last digit depends on the order the runs are summed in, which is the folder's)
+        assert!(text.contains(" optimizer=sgd: fld 935.2 (3 runs), within noise (difference 82.0") && text.ends_with(", 95 % interval -84.97 to 249.0)."), "{text}");
         // The best mean is the baseline the rest is judged against: here relu-sgd's single run.
         let best = table.best_baseline(&Measure::Final("fld".into())).unwrap();
         assert_eq!(best, baseline(&[("activation", "relu"), ("optimizer", "sgd")]));
