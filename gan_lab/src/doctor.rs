@@ -1,5 +1,5 @@
 //! `gan-lab doctor`: what this machine and this build can do, and why not where they cannot —
-//! backends compiled in, devices, the CUDA driver and NVRTC libraries, the notebook kernel, the
+//! backends compiled in, devices, what CUDA needs at run time (`cuda_setup`), the notebook kernel, the
 //! build caches, and the platform record a run would store.
 //!
 //! The checks that need burn (backends, platform record) come from the binary; everything else is
@@ -218,13 +218,7 @@ pub fn environment_checks() -> Vec<Check> {
         Ok(gpus) => checks.push(Check::ok("nvidia gpu", gpus.join("; "))),
         Err(why) => checks.push(Check::info("nvidia gpu", why)),
     }
-    let dirs = library_dirs();
-    for (item, prefix, role) in [("cuda driver", "libcuda.so", "the NVIDIA driver"), ("nvrtc", "libnvrtc.so", "the CUDA runtime compiler (CUDA toolkit)")] {
-        match find_library(prefix, &dirs) {
-            Some(p) => checks.push(Check::ok(item, p.display().to_string())),
-            None => checks.push(Check::info(item, format!("{prefix}* not found ({role}; searched LD_LIBRARY_PATH, CUDA_PATH, /usr/local/cuda and the system library folders): the cuda backend needs it"))),
-        }
-    }
+    checks.extend(crate::cuda_setup::CudaSetup::probe().checks());
     checks.push(kernel_check());
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
     match target {

@@ -27,6 +27,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod cuda_setup;
 pub mod data;
 pub mod doctor;
 pub mod error;

@@ -88,6 +88,10 @@ pub fn platform_record(backend: BackendKind, price_per_hour_usd: Option<f64>) ->
 /// becomes an error.
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
+    // What cubecl would panic on at the first kernel (no driver, NVRTC or headers), said first.
+    if let Some(problem) = crate::cuda_setup::CudaSetup::probe().problem() {
+        return Err(Error::Backend { backend: "cuda".into(), reason: problem });
+    }
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let probe = std::panic::catch_unwind(|| {
@@ -97,7 +101,11 @@ fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
         device
     });
     std::panic::set_hook(hook);
-    probe.map_err(|_| Error::Backend { backend: "cuda".into(), reason: "no usable CUDA driver or GPU (initialisation failed)".into() })
+    probe.map_err(|payload| {
+        let message = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("no message");
+        let first = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no message");
+        Error::Backend { backend: "cuda".into(), reason: format!("no usable CUDA driver or GPU (initialisation failed: {first})") }
+    })
 }
 
 #[cfg(not(feature = "cuda"))]

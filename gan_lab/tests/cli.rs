@@ -177,7 +177,7 @@ fn doctor_reports_every_backend_the_kernel_the_caches_and_the_platform_record() 
     let out = gan_lab(&["doctor"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
-    for item in ["backend flex", "backend ndarray", "backend cuda", "rust toolchain", "nvidia gpu", "cuda driver", "nvrtc", "evcxr kernel", "build cache"] {
+    for item in ["backend flex", "backend ndarray", "backend cuda", "rust toolchain", "nvidia gpu", "cuda driver", "nvrtc", "cuda headers", "evcxr kernel", "build cache"] {
         assert!(text.lines().any(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ").starts_with(item)), "no '{item}' line in:\n{text}");
     }
     assert!(text.lines().any(|l| l.starts_with("ok      backend flex ")), "{text}");
@@ -186,6 +186,29 @@ fn doctor_reports_every_backend_the_kernel_the_caches_and_the_platform_record() 
     let checks = json["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| ["ok", "missing", "info"].contains(&c["status"].as_str().unwrap())), "{json}");
     assert_eq!(json["platform"]["backend"], "flex");
+}
+
+/// doctor looks for the CUDA headers where burn-cuda's compiler will: CUDA_PATH first. Two fake
+/// toolkits, one without the headers and one with them.
+#[test]
+fn doctor_finds_the_cuda_headers_in_the_toolkit_cuda_path_names() {
+    let dir = temp("doctor_cuda_path");
+    let headers = |toolkit: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gan-lab")).args(["doctor", "--json"]).env("CUDA_PATH", toolkit).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let check = json["checks"].as_array().unwrap().iter().find(|c| c["item"] == "cuda headers").cloned().expect("a cuda headers line");
+        (check["status"].as_str().unwrap().to_string(), check["detail"].as_str().unwrap().to_string())
+    };
+    let bare = dir.join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    let (status, detail) = headers(&bare);
+    assert_eq!(status, "info");
+    assert!(detail.starts_with(&format!("{} not found", bare.join("include/cuda_runtime.h").display())), "{detail}");
+    let full = dir.join("full");
+    std::fs::create_dir_all(full.join("include")).unwrap();
+    std::fs::write(full.join("include/cuda_runtime.h"), "").unwrap();
+    assert_eq!(headers(&full), ("ok".to_string(), full.join("include/cuda_runtime.h").display().to_string()));
 }
 
 #[test]
