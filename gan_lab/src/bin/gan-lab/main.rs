@@ -298,8 +298,9 @@ fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>) -> Result<()> {
     println!("precision {:.3}  recall {:.3}  density {:.3}  coverage {:.3}", row.precision, row.recall, row.density, row.coverage);
     println!("classes hit {:.0}%  KL to uniform {:.3}", 100.0 * row.class_coverage, row.class_kl);
     if row.modes.is_finite() {
-        let samples = gan_lab::metrics::modes::MODE_SAMPLES.max(row.protocol.n_fake);
-        println!("Stacked MNIST modes {:.0} of 1000  KL to uniform {:.3} (over {samples} samples)", row.modes, row.mode_kl);
+        use gan_lab::metrics::modes::{MODE_SAMPLES, STACKED_MODES};
+        let samples = MODE_SAMPLES.max(row.protocol.n_fake);
+        println!("Stacked MNIST modes {:.0} of {STACKED_MODES}  KL to uniform {:.3} (over {samples} samples)", row.modes, row.mode_kl);
     }
     println!("nearest training image: samples {:.3}, held-out real {:.3}", row.nn_fake_train, row.nn_real_train);
     println!("evaluation took {:.1} s (not counted as training time)", row.eval_s);
