@@ -16,20 +16,29 @@ pub enum BackendKind {
     NdArray,
     /// NVIDIA GPU through burn-cuda (needs the `cuda` cargo feature and a driver).
     Cuda,
+    /// Any GPU through burn-wgpu: Vulkan, Metal or DX12 (needs the `wgpu` cargo feature and a
+    /// driver; Mesa's lavapipe runs it on a CPU).
+    Wgpu,
 }
 
 impl BackendKind {
+    /// Every backend, in the order `doctor` and the notebooks list them.
+    pub const ALL: [BackendKind; 4] = [BackendKind::Flex, BackendKind::NdArray, BackendKind::Cuda, BackendKind::Wgpu];
     /// Every backend name `--backend` accepts.
-    pub const NAMES: [&'static str; 3] = ["flex", "ndarray", "cuda"];
+    pub const NAMES: [&'static str; 4] = ["flex", "ndarray", "cuda", "wgpu"];
 
-    /// Parses `flex`, `ndarray` or `cuda`.
+    /// Parses `flex`, `ndarray`, `cuda` or `wgpu`.
     pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "flex" => Ok(BackendKind::Flex),
-            "ndarray" => Ok(BackendKind::NdArray),
-            "cuda" => Ok(BackendKind::Cuda),
-            _ => Err(Error::Unknown { kind: "backend", name: name.into(), known: Self::NAMES.iter().map(|s| s.to_string()).collect() }),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|b| b.name() == name)
+            .ok_or_else(|| Error::Unknown { kind: "backend", name: name.into(), known: Self::NAMES.iter().map(|s| s.to_string()).collect() })
+    }
+
+    /// Whether it computes on a GPU (or a GPU driver, such as lavapipe): its runs record the
+    /// adapter rather than CPU threads.
+    pub fn is_gpu(self) -> bool {
+        matches!(self, BackendKind::Cuda | BackendKind::Wgpu)
     }
 
     /// The backend's name.
@@ -38,6 +47,7 @@ impl BackendKind {
             BackendKind::Flex => "flex",
             BackendKind::NdArray => "ndarray",
             BackendKind::Cuda => "cuda",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 }
@@ -61,6 +71,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_serde_and_unknown_ones_list_the_choices() {
+        assert_eq!(BackendKind::ALL.map(BackendKind::name), BackendKind::NAMES);
         for name in BackendKind::NAMES {
             let b = BackendKind::parse(name).unwrap();
             assert_eq!((b.name(), b.to_string()), (name, name.to_string()));
@@ -68,6 +79,6 @@ mod tests {
             assert_eq!(serde_json::from_str::<BackendKind>(&format!("\"{name}\"")).unwrap(), b);
         }
         let err = "tpu".parse::<BackendKind>().unwrap_err().to_string();
-        assert!(err.contains("tpu") && err.contains("flex, ndarray, cuda"), "{err}");
+        assert!(err.contains("tpu") && err.contains("flex, ndarray, cuda, wgpu"), "{err}");
     }
 }

@@ -219,6 +219,7 @@ pub fn environment_checks() -> Vec<Check> {
         Err(why) => checks.push(Check::info("nvidia gpu", why)),
     }
     checks.extend(crate::cuda_setup::CudaSetup::probe().checks());
+    checks.extend(crate::vulkan_setup::VulkanSetup::probe().checks());
     checks.push(kernel_check());
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
     match target {

@@ -8,13 +8,13 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`backend`] | the backends by name (flex, ndarray, cuda) |
+//! | [`backend`] | the backends by name (flex, ndarray, cuda, wgpu) |
 //! | [`config`] | `ExperimentConfig`, validation rules, presets named after their source |
 //! | [`data`] | gzip IDX and image-folder readers, shipped datasets, the [-1, 1] normalisation, split, batch order |
 //! | [`model`] | generator and discriminator (MLP and DCGAN, maxout, BatchNorm, dropout) — `engine` feature |
 //! | [`loss`] | the adversarial losses, one file each: BCE (minimax, non-saturating), least squares, hinge, Wasserstein — `engine` feature |
 //! | [`train`] | `Trainer` (the GAN step), `Recorder` (logs, samples, checkpoints, evaluation), `Session` (both, in chunks), G's moving average, the optimisers — `engine` feature |
-//! | [`platform`] | backend choice (flex, ndarray, cuda) and the platform record — `engine` feature |
+//! | [`platform`] | backend choice (flex, ndarray, cuda, wgpu) and the platform record — `engine` feature |
 //! | [`run`] | run directories, atomic writes, metrics.parquet, `RunTable`, a sweep's answer table (Welch intervals over seeds) |
 //! | [`metrics`] | FLD/FID, KID, precision/recall, density/coverage, class coverage; the feature network (`engine`) |
 //! | [`lab`] | the notebook side: `Experiment` driving a release `gan-lab engine` process, chunk reports, quick/full mode |
@@ -23,6 +23,7 @@
 //! | [`sweep`] | plans of configurations × seeds, stable run ids, local and Slurm executors, sweep status |
 //! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
 //! | [`doctor`] | what this machine and build can do: backends, GPUs, CUDA libraries, kernel spec, caches |
+//! | [`cuda_setup`], [`vulkan_setup`] | what the cuda and wgpu backends need at run time, found without loading them |
 //! | [`error`] | the one error type |
 
 pub mod backend;
@@ -39,6 +40,7 @@ pub mod report;
 pub mod run;
 pub mod signals;
 pub mod sweep;
+pub mod vulkan_setup;
 
 #[cfg(feature = "engine")]
 pub mod bench;

@@ -23,11 +23,12 @@ impl BackendKind {
             BackendKind::Flex | BackendKind::NdArray => Ok(()),
             #[cfg(feature = "cuda")]
             BackendKind::Cuda => cuda_device().map(|_| ()),
-            #[cfg(not(feature = "cuda"))]
-            BackendKind::Cuda => Err(no_cuda()),
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => wgpu_adapter().map(|_| ()),
+            #[allow(unreachable_patterns)]
+            gpu => Err(not_compiled(gpu)),
         }
     }
-
 }
 
 pub use crate::doctor::cpu_model;
@@ -68,7 +69,11 @@ pub fn platform_record(backend: BackendKind, price_per_hour_usd: Option<f64>) ->
     let threads = cpu_threads();
     let device = match backend {
         BackendKind::Cuda => format!("cuda:0 ({})", gpu_name().unwrap_or_else(|| "unknown GPU".into())),
-        _ => format!("cpu ({threads} threads)"),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => format!("wgpu:0 ({})", wgpu_adapter().unwrap_or("no adapter")),
+        #[cfg(not(feature = "wgpu"))]
+        BackendKind::Wgpu => "wgpu:0 (not compiled in)".into(),
+        BackendKind::Flex | BackendKind::NdArray => format!("cpu ({threads} threads)"),
     };
     let commit = env!("GAN_LAB_GIT_COMMIT");
     PlatformRecord {
@@ -84,6 +89,20 @@ pub fn platform_record(backend: BackendKind, price_per_hour_usd: Option<f64>) ->
     }
 }
 
+/// Runs a GPU runtime's initialisation, which panics when it cannot find a driver or device; the
+/// panic's first line becomes `Err`, and nothing is printed.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn first_line_of_panic<T>(init: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::result::Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(init);
+    std::panic::set_hook(hook);
+    result.map_err(|payload| {
+        let message = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("no message");
+        message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no message").to_string()
+    })
+}
+
 /// The first CUDA device. cudarc loads the driver at first use and panics without one: that
 /// becomes an error.
 #[cfg(feature = "cuda")]
@@ -92,27 +111,42 @@ fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
     if let Some(problem) = crate::cuda_setup::CudaSetup::probe().problem() {
         return Err(Error::Backend { backend: "cuda".into(), reason: problem });
     }
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let probe = std::panic::catch_unwind(|| {
+    first_line_of_panic(|| {
         let device = burn::backend::cuda::CudaDevice::default();
         let t = burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device);
         t.into_data();
         device
-    });
-    std::panic::set_hook(hook);
-    probe.map_err(|payload| {
-        let message = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("no message");
-        let first = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no message");
-        Error::Backend { backend: "cuda".into(), reason: format!("no usable CUDA driver or GPU (initialisation failed: {first})") }
     })
+    .map_err(|first| Error::Backend { backend: "cuda".into(), reason: format!("no usable CUDA driver or GPU (initialisation failed: {first})") })
 }
 
-#[cfg(not(feature = "cuda"))]
-fn no_cuda() -> Error {
+/// The wgpu adapter this process trains on, set up once per process: wgpu's default device (a
+/// discrete GPU before an integrated one before a software one; `CUBECL_WGPU_DEFAULT_DEVICE`,
+/// e.g. `Cpu`, overrides), described as "name, graphics API, driver". Every wgpu session then
+/// uses `WgpuDevice::DefaultDevice`, which this set up.
+#[cfg(feature = "wgpu")]
+fn wgpu_adapter() -> Result<&'static str> {
+    use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup, WgpuDevice};
+    static ADAPTER: std::sync::OnceLock<std::result::Result<String, String>> = std::sync::OnceLock::new();
+    let adapter = ADAPTER.get_or_init(|| {
+        if let Some(problem) = crate::vulkan_setup::VulkanSetup::probe().problem() {
+            return Err(problem);
+        }
+        first_line_of_panic(|| {
+            let info = init_setup::<AutoGraphicsApi>(&WgpuDevice::DefaultDevice, Default::default()).adapter.get_info();
+            format!("{}, {:?}, {} {}", info.name, info.backend, info.driver, info.driver_info).trim().to_string()
+        })
+        .map_err(|first| format!("wgpu found no usable GPU adapter (initialisation failed: {first}); `gan-lab doctor` lists the Vulkan drivers it sees"))
+    });
+    adapter.as_deref().map_err(|reason| Error::Backend { backend: "wgpu".into(), reason: reason.to_string() })
+}
+
+/// Why a backend this build lacks cannot be used, and the build that has it.
+#[allow(dead_code)]
+fn not_compiled(backend: BackendKind) -> Error {
     Error::Backend {
-        backend: "cuda".into(),
-        reason: "this build has no CUDA support; rebuild with `cargo build --release --features cuda`".into(),
+        backend: backend.name().into(),
+        reason: format!("this build has no {backend} support; rebuild with `cargo build --release --features {backend}`"),
     }
 }
 
@@ -133,6 +167,8 @@ pub enum AnySession {
     NdArray(Session<Autodiff<NdArray>>),
     #[cfg(feature = "cuda")]
     Cuda(Session<Autodiff<burn::backend::Cuda>>),
+    #[cfg(feature = "wgpu")]
+    Wgpu(Session<Autodiff<burn::backend::Wgpu>>),
 }
 
 macro_rules! each {
@@ -142,6 +178,8 @@ macro_rules! each {
             AnySession::NdArray($s) => $body,
             #[cfg(feature = "cuda")]
             AnySession::Cuda($s) => $body,
+            #[cfg(feature = "wgpu")]
+            AnySession::Wgpu($s) => $body,
         }
     };
 }
@@ -155,8 +193,10 @@ impl AnySession {
             BackendKind::NdArray => Ok(AnySession::NdArray(Session::new(cfg, Default::default(), platform, run)?)),
             #[cfg(feature = "cuda")]
             BackendKind::Cuda => Ok(AnySession::Cuda(Session::new(cfg, cuda_device()?, platform, run)?)),
-            #[cfg(not(feature = "cuda"))]
-            BackendKind::Cuda => Err(no_cuda()),
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => Ok(AnySession::Wgpu(Session::new(cfg, wgpu_adapter().map(|_| Default::default())?, platform, run)?)),
+            #[allow(unreachable_patterns)]
+            gpu => Err(not_compiled(gpu)),
         }
     }
 
@@ -190,8 +230,10 @@ impl AnySession {
             BackendKind::NdArray => Ok(AnySession::NdArray(Session::open(run, Default::default(), platform)?)),
             #[cfg(feature = "cuda")]
             BackendKind::Cuda => Ok(AnySession::Cuda(Session::open(run, cuda_device()?, platform)?)),
-            #[cfg(not(feature = "cuda"))]
-            BackendKind::Cuda => Err(no_cuda()),
+            #[cfg(feature = "wgpu")]
+            BackendKind::Wgpu => Ok(AnySession::Wgpu(Session::open(run, wgpu_adapter().map(|_| Default::default())?, platform)?)),
+            #[allow(unreachable_patterns)]
+            gpu => Err(not_compiled(gpu)),
         }
     }
 
@@ -202,6 +244,8 @@ impl AnySession {
             AnySession::NdArray(_) => BackendKind::NdArray,
             #[cfg(feature = "cuda")]
             AnySession::Cuda(_) => BackendKind::Cuda,
+            #[cfg(feature = "wgpu")]
+            AnySession::Wgpu(_) => BackendKind::Wgpu,
         }
     }
 
@@ -309,12 +353,15 @@ mod tests {
         assert_eq!(p.gan_lab_version, env!("CARGO_PKG_VERSION"));
     }
 
-    #[cfg(not(feature = "cuda"))]
     #[test]
-    fn asking_for_cuda_in_a_cpu_build_says_how_to_get_it() {
-        let cfg = crate::config::preset("mlp-gan").unwrap();
-        let err = AnySession::new(cfg, BackendKind::Cuda, None, None).err().unwrap().to_string();
-        assert!(err.contains("--features cuda"), "{err}");
+    fn asking_for_a_gpu_backend_the_build_lacks_says_how_to_get_it() {
+        let lacking = [(BackendKind::Cuda, cfg!(feature = "cuda")), (BackendKind::Wgpu, cfg!(feature = "wgpu"))];
+        for (backend, _) in lacking.into_iter().filter(|(_, compiled)| !compiled) {
+            let cfg = crate::config::preset("mlp-gan").unwrap();
+            let err = AnySession::new(cfg, backend, None, None).err().unwrap().to_string();
+            assert!(err.contains(&format!("--features {backend}")), "{err}");
+            assert_eq!(backend.check().unwrap_err().to_string(), err);
+        }
     }
 }
 

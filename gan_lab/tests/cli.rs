@@ -177,7 +177,7 @@ fn doctor_reports_every_backend_the_kernel_the_caches_and_the_platform_record() 
     let out = gan_lab(&["doctor"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
-    for item in ["backend flex", "backend ndarray", "backend cuda", "rust toolchain", "nvidia gpu", "cuda driver", "nvrtc", "cuda headers", "evcxr kernel", "build cache"] {
+    for item in ["backend flex", "backend ndarray", "backend cuda", "backend wgpu", "rust toolchain", "nvidia gpu", "cuda driver", "nvrtc", "cuda headers", "evcxr kernel", "build cache"].into_iter().chain(cfg!(target_os = "linux").then_some(["vulkan loader", "vulkan drivers"]).into_iter().flatten()) {
         assert!(text.lines().any(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ").starts_with(item)), "no '{item}' line in:\n{text}");
     }
     assert!(text.lines().any(|l| l.starts_with("ok      backend flex ")), "{text}");

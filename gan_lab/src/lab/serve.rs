@@ -117,7 +117,7 @@ fn handle(slot: &mut Option<AnySession>, cmd: Command, stop: &Arc<AtomicBool>) -
             })
         }
         Command::Backends => Ok(Event::Backends {
-            backends: [BackendKind::Flex, BackendKind::NdArray, BackendKind::Cuda]
+            backends: BackendKind::ALL
                 .into_iter()
                 .map(|b| {
                     let check = b.check();

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use super::axes::{application_order, apply_axis, label_of, name_part, value_text, PRESET_AXIS};
 use super::budget::{Amount, RunBudget};
+use crate::backend::BackendKind;
 use crate::config::{preset, set_path, ExperimentConfig};
 use crate::error::{Error, Result};
 
@@ -76,7 +77,6 @@ fn default_backends() -> Vec<String> {
     vec!["flex".into()]
 }
 
-const BACKENDS: [&str; 3] = ["flex", "ndarray", "cuda"];
 const MAX_RUNS: usize = 100_000;
 
 /// One run of a plan.
@@ -214,8 +214,8 @@ impl SweepPlan {
             p.push("backends must list at least one backend".into());
         }
         for b in &self.backends {
-            if !BACKENDS.contains(&b.as_str()) {
-                p.push(format!("backend '{b}' is not one of {}", BACKENDS.join(", ")));
+            if BackendKind::parse(b).is_err() {
+                p.push(format!("backend '{b}' is not one of {}", BackendKind::NAMES.join(", ")));
             }
         }
         if self.backends.iter().collect::<std::collections::BTreeSet<_>>().len() != self.backends.len() {
@@ -494,7 +494,7 @@ mod tests {
                 "give exactly one of \"base\" (a preset) and \"base_config\" (a config file)",
                 "seed 1 is listed twice",
                 "steps must be ≥ 1, got 0",
-                "backend 'tpu' is not one of flex, ndarray, cuda",
+                "backend 'tpu' is not one of flex, ndarray, cuda, wgpu",
                 "axis 'lr' has no values",
             ]
         );

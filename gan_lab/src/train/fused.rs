@@ -37,6 +37,9 @@ impl FusedUpdate for NdArray {}
 #[cfg(feature = "cuda")]
 impl FusedUpdate for burn::backend::Cuda {}
 
+#[cfg(feature = "wgpu")]
+impl FusedUpdate for burn::backend::Wgpu {}
+
 fn primitive<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
     match t.into_primitive() {
         TensorPrimitive::Float(p) => p,

@@ -319,9 +319,8 @@ fn polars_display_settings() {
 fn doctor(json: bool) -> Result<()> {
     use gan_lab::doctor::{environment_checks, Check, DoctorReport};
     let mut checks = Vec::new();
-    for name in BackendKind::NAMES {
-        let backend = BackendKind::parse(name)?;
-        let item = format!("backend {name}");
+    for backend in BackendKind::ALL {
+        let item = format!("backend {backend}");
         checks.push(match backend.check() {
             Ok(()) => Check::ok(&item, format!("compiled in; {}", gan_lab::platform::platform_record(backend, None).device)),
             Err(Error::Backend { reason, .. }) => Check::missing(&item, reason),
