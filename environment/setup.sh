@@ -11,7 +11,8 @@
 #      else rustup itself, installed into $CARGO_HOME / $RUSTUP_HOME from static.rust-lang.org
 #      (the Rust project's own distribution; checked against its published SHA-256)
 #   3. GPU: with a working nvidia-smi and GAN_LAB_ENGINE_FEATURES unset, the engine is built with
-#      the `cuda` feature
+#      the `cuda` feature, and NVRTC and the CUDA headers are installed when missing
+#      (environment/gpu/cuda-runtime.sh)
 #   4. environment/install.sh: Jupyter venv, the evcxr kernel at a pinned version, the kernel spec,
 #      the engine's release build, the notebook kernel's build cache
 #
@@ -25,7 +26,7 @@ SYSTEM_PACKAGES=1
 for arg in "$@"; do
     case "$arg" in
         --no-system-packages) SYSTEM_PACKAGES=0 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "error: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -112,6 +113,9 @@ if [ -n "${GAN_LAB_ENGINE_FEATURES+set}" ]; then
 elif command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     export GAN_LAB_ENGINE_FEATURES=cuda
     echo "   $(nvidia-smi -L | head -1): building the engine with the cuda feature"
+    # NVRTC and the CUDA headers, which burn-cuda needs at run time beyond the driver
+    if [ "$SYSTEM_PACKAGES" -eq 1 ]; then cuda_args=(); else cuda_args=(--check); fi
+    "$ROOT/environment/gpu/cuda-runtime.sh" "${cuda_args[@]}" || echo "   (the cuda backend will not start until the above is fixed; the CPU backends work)"
 else
     echo "   none found (CPU backends only; GAN_LAB_ENGINE_FEATURES=cuda builds the GPU engine anyway)"
 fi
