@@ -9,13 +9,17 @@
 #      GPU; their D/G losses, D(x), D(G(z)) compared step by step       → OUT_DIR/agreement.txt
 #   3. a 500-step dcgan28 run on the GPU                                 → OUT_DIR/train-500.txt
 #   4. gan-lab bench on the GPU: dcgan28 and pytorch-dcgan64, batch 64 and 256 → OUT_DIR/bench.csv
-#   5. side by side with PyTorch CUDA (bench/pytorch, in alternation, 2 rounds), when the Python
+#   5. the study's platform question (notebook 12_study, "Which platform?") as the same sweep
+#      plan: dcgan28 on flex and on the GPU, 3 seeds, VERIFY_PLATFORM_STEPS steps each (default
+#      50); the throughput table and the answer table against flex      → OUT_DIR/study-platform.txt
+#   6. side by side with PyTorch CUDA (bench/pytorch, in alternation, 2 rounds), when the Python
 #      in GAN_LAB_TORCH_PYTHON (default python3) has torch with CUDA   → OUT_DIR/compare.md
-#   OUT_DIR/summary.txt collects the outcome of each. Exit status: 0 when all that ran passed.
+#   OUT_DIR/summary.txt collects the outcome of each, with its seconds. Exit status: 0 when all
+#   that ran passed. Everything runs from the binary: nothing is installed or downloaded.
 #
-# GAN_LAB_VERIFY_BACKEND=ndarray runs the same checks between the two CPU backends (with
-# VERIFY_STEPS, VERIFY_BATCH and VERIFY_LONG_STEPS to keep that short): how the script is tested
-# on machines without a GPU.
+# GAN_LAB_VERIFY_BACKEND=ndarray (or wgpu on lavapipe, or flex) runs the same checks on a machine
+# without a GPU (with VERIFY_STEPS, VERIFY_BATCH, VERIFY_LONG_STEPS and VERIFY_PLATFORM_STEPS to
+# keep that short): how the script is tested, and how its CPU side is timed.
 # The checks are functions that `check` calls by name.
 # shellcheck disable=SC2317,SC2329
 set -uo pipefail
@@ -26,6 +30,7 @@ BACKEND=${GAN_LAB_VERIFY_BACKEND:-cuda}
 STEPS=${VERIFY_STEPS:-10}
 BATCH=${VERIFY_BATCH:-64}
 LONG=${VERIFY_LONG_STEPS:-500}
+PLATFORM_STEPS=${VERIFY_PLATFORM_STEPS:-50}
 TOLERANCE=${VERIFY_TOLERANCE:-1e-2}
 TORCH_PYTHON=${GAN_LAB_TORCH_PYTHON:-python3}
 mkdir -p "$OUT"
@@ -44,6 +49,7 @@ check() { # NAME FILE FUNCTION: runs FUNCTION with its output in OUT_DIR/FILE, r
 }
 
 [ -x "$BIN" ] || { echo "no gan-lab binary at $BIN (set GAN_LAB_BIN)" >&2; exit 1; }
+verify_start=$(date +%s)
 note "gan-lab: $BIN; backend under test: $BACKEND; $(date -u +%FT%TZ)"
 cfg="$OUT/dcgan28.json"
 # without dropout: each backend draws its own dropout masks, so with dropout no two agree
@@ -82,6 +88,22 @@ bench() {
     fi
 }
 
+# The study notebook's platform plan, from the command line (the notebook needs Jupyter, which a
+# GPU machine without a package registry may not have): the same base, data and no evaluation.
+study_platform() {
+    local plan="$OUT/study-platform.json" dir="$runs/study"
+    local backends='"flex"'
+    [ "$BACKEND" != flex ] && backends="\"flex\", \"$BACKEND\""
+    cat > "$plan" <<PLAN
+{"name": "study-platform", "base": "dcgan28", "backends": [$backends],
+ "set": {"data.limit": 2048, "train.eval_samples": 0, "train.batch_size": $BATCH},
+ "seeds": [1, 2, 3], "steps": $PLATFORM_STEPS}
+PLAN
+    "$BIN" sweep "$plan" --runs-dir "$dir" --local 1 || return 1
+    "$BIN" runs "$dir" --group-by config || return 1
+    [ "$BACKEND" = flex ] || "$BIN" runs "$dir" --baseline backend=flex --metric images_per_s
+}
+
 # gan_lab and PyTorch, same presets, batches and step, one after the other (bench/compare.sh's
 # comparison with PyTorch on the GPU; on the CPU test path, a short one on the CPU).
 versus_pytorch() {
@@ -97,11 +119,13 @@ check "doctor: backend $BACKEND usable" doctor.txt doctor
 check "losses on $BACKEND match flex's from the same checkpoint (first $STEPS steps, tolerance $TOLERANCE)" agreement.txt agreement
 check "$LONG-step dcgan28 run on $BACKEND" "train-$LONG.txt" long_run
 check "bench on $BACKEND" bench.csv bench
+check "the study's platform plan: flex and $BACKEND, 3 seeds, $PLATFORM_STEPS steps each" study-platform.txt study_platform
 want=cpu; [ "$BACKEND" = cuda ] && want=cuda
 if "$TORCH_PYTHON" -c "import sys, torch; sys.exit(0 if '$want' == 'cpu' or torch.cuda.is_available() else 1)" 2>/dev/null; then
     check "side by side with PyTorch ($want)" compare.md versus_pytorch
 else
     note "skipped side by side with PyTorch: no torch for $want in $TORCH_PYTHON (set GAN_LAB_TORCH_PYTHON)"
 fi
+note "verify took $(( $(date +%s) - verify_start )) s"
 if [ $failed -eq 0 ]; then note "all checks passed"; else note "some checks FAILED"; fi
 exit $failed
