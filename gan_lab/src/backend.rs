@@ -35,12 +35,6 @@ impl BackendKind {
             .ok_or_else(|| Error::Unknown { kind: "backend", name: name.into(), known: Self::NAMES.iter().map(|s| s.to_string()).collect() })
     }
 
-    /// Whether it computes on a GPU (or a GPU driver, such as lavapipe): its runs record the
-    /// adapter rather than CPU threads.
-    pub fn is_gpu(self) -> bool {
-        matches!(self, BackendKind::Cuda | BackendKind::Wgpu)
-    }
-
     /// The backend's name.
     pub fn name(self) -> &'static str {
         match self {
