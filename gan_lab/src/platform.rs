@@ -103,21 +103,27 @@ fn first_line_of_panic<T>(init: impl FnOnce() -> T + std::panic::UnwindSafe) -> 
     })
 }
 
-/// The first CUDA device. cudarc loads the driver at first use and panics without one: that
-/// becomes an error.
+/// The first CUDA device, checked once per process like the wgpu adapter (a run's start asks for
+/// it twice: the backend check, then the session). What cubecl would panic on at the first kernel
+/// (no driver, NVRTC or headers) is said first; cudarc loads the driver at first use and panics
+/// without one: that becomes an error too.
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
-    // What cubecl would panic on at the first kernel (no driver, NVRTC or headers), said first.
-    if let Some(problem) = crate::cuda_setup::CudaSetup::probe().problem() {
-        return Err(Error::Backend { backend: "cuda".into(), reason: problem });
+    static READY: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        if let Some(problem) = crate::cuda_setup::CudaSetup::probe().problem() {
+            return Err(problem);
+        }
+        first_line_of_panic(|| {
+            let device = burn::backend::cuda::CudaDevice::default();
+            burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device).into_data();
+        })
+        .map_err(|first| format!("no usable CUDA driver or GPU (initialisation failed: {first})"))
+    });
+    match ready {
+        Ok(()) => Ok(burn::backend::cuda::CudaDevice::default()),
+        Err(reason) => Err(Error::Backend { backend: "cuda".into(), reason: reason.clone() }),
     }
-    first_line_of_panic(|| {
-        let device = burn::backend::cuda::CudaDevice::default();
-        let t = burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device);
-        t.into_data();
-        device
-    })
-    .map_err(|first| Error::Backend { backend: "cuda".into(), reason: format!("no usable CUDA driver or GPU (initialisation failed: {first})") })
 }
 
 /// The wgpu adapter this process trains on, set up once per process: wgpu's default device (a

@@ -26,6 +26,8 @@ pub struct VulkanSetup {
     /// `libvulkan.so.1`, the loader.
     pub loader: Option<PathBuf>,
     pub drivers: Vec<VulkanDriver>,
+    /// Where the drivers were looked for (see [`icd_locations`]).
+    pub searched: Vec<PathBuf>,
     /// Whether this platform uses Vulkan at all (Linux); elsewhere wgpu uses Metal or DX12.
     pub applies: bool,
 }
@@ -76,9 +78,11 @@ impl VulkanSetup {
     /// Looks at this machine: the library folders for the loader, the ICD folders for drivers.
     pub fn probe() -> Self {
         let applies = cfg!(target_os = "linux");
+        let searched = if applies { icd_locations() } else { Vec::new() };
         VulkanSetup {
             loader: applies.then(|| find_library("libvulkan.so.1", &library_dirs())).flatten(),
-            drivers: if applies { drivers_in(&icd_locations()) } else { Vec::new() },
+            drivers: drivers_in(&searched),
+            searched,
             applies,
         }
     }
@@ -95,7 +99,7 @@ impl VulkanSetup {
         if self.drivers.is_empty() {
             return Some(format!(
                 "no Vulkan driver is registered (no ICD file in {}): install your GPU's Vulkan driver, or mesa-vulkan-drivers for lavapipe, which runs Vulkan on the CPU",
-                icd_locations().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                self.searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             ));
         }
         None
@@ -145,7 +149,12 @@ mod tests {
     #[test]
     fn each_missing_part_is_named_in_one_sentence() {
         let driver = VulkanDriver { icd: "/usr/share/vulkan/icd.d/nvidia_icd.json".into(), library: "libGLX_nvidia.so.0".into(), api_version: "1.3.277".into() };
-        let full = VulkanSetup { loader: Some("/usr/lib/x86_64-linux-gnu/libvulkan.so.1".into()), drivers: vec![driver], applies: true };
+        let full = VulkanSetup {
+            loader: Some("/usr/lib/x86_64-linux-gnu/libvulkan.so.1".into()),
+            drivers: vec![driver],
+            searched: vec!["/etc/vulkan/icd.d".into(), "/usr/share/vulkan/icd.d".into()],
+            applies: true,
+        };
         assert_eq!(full.problem(), None);
         assert_eq!(full.checks().iter().map(|c| c.status.as_str()).collect::<Vec<_>>(), ["ok", "ok"]);
         assert!(full.checks()[1].detail.contains("nvidia_icd.json (Vulkan 1.3.277)"));
@@ -155,10 +164,11 @@ mod tests {
         let no_driver = VulkanSetup { drivers: Vec::new(), ..full.clone() };
         let why = no_driver.problem().unwrap();
         assert!(why.contains("no Vulkan driver") && why.contains("mesa-vulkan-drivers"), "{why}");
+        assert!(why.contains("(no ICD file in /etc/vulkan/icd.d, /usr/share/vulkan/icd.d)"), "names where it looked: {why}");
         for setup in [no_loader, no_driver] {
             assert_eq!(setup.problem().unwrap().lines().count(), 1);
         }
-        let elsewhere = VulkanSetup { loader: None, drivers: Vec::new(), applies: false };
+        let elsewhere = VulkanSetup { loader: None, drivers: Vec::new(), searched: Vec::new(), applies: false };
         assert_eq!((elsewhere.problem(), elsewhere.checks().len()), (None, 0));
     }
 }
