@@ -3,7 +3,8 @@
 # same threads; prints each pair's ratio as it is measured, then a table (markdown) with images/s,
 # ratio, GFLOP/s and the share of this CPU's FLOP limit.
 #
-#   bench/compare.sh [--preset dcgan28 --preset mlp-gan] [--batch 64 --batch 128]
+#   bench/compare.sh [--preset dcgan28 ...] [--batch 64 --batch 128]     (default: the four presets
+#                    dcgan28, mlp-gan, dcgan-emoji32, pytorch-dcgan64)
 #                    [--backend flex --backend ndarray] [--threads 2] [--rounds 2] [--out rows.csv]
 #
 # PyTorch is installed on first use into $GAN_LAB_HOME/torch-venv (default ~/.cache/gan_lab; about

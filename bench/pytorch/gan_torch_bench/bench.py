@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from .flops import step_flops_per_image
 from .models import LATENT, build
 
-DATASETS = {"dcgan28": "mnist10k", "mlp-gan": "mnist10k", "pytorch-dcgan64": "twemoji-64"}
+DATASETS = {"dcgan28": "mnist10k", "mlp-gan": "mnist10k", "dcgan-emoji32": "noto-emoji-32", "pytorch-dcgan64": "twemoji-64"}
 HEADER = "preset,batch,backend,threads,images_per_s,min_images_per_s,max_images_per_s,ms_per_step,reps,steps_per_rep,mflop_per_image,gflop_per_s"
 
 
@@ -45,9 +45,10 @@ def read_idx_images(path):
 def load_data(preset, datasets_dir):
     name = DATASETS[preset]
     folder = Path(datasets_dir) / name
-    files = sorted(folder.glob("*-images-idx*-ubyte.gz"))
+    # images are idx3 (grey) or idx4 (colour); idx1 files are labels
+    files = sorted(f for pattern in ("*-idx3-ubyte.gz", "*-idx4-ubyte.gz") for f in folder.glob(pattern))
     if not files:
-        raise FileNotFoundError(f"no *-images-idx*-ubyte.gz in {folder} (set --datasets)")
+        raise FileNotFoundError(f"no *-idx3-ubyte.gz or *-idx4-ubyte.gz images in {folder} (set --datasets)")
     return read_idx_images(files[0])
 
 
@@ -118,7 +119,7 @@ def main(argv=None):
     here = Path(__file__).resolve()
     default_datasets = os.environ.get("GAN_LAB_DATASETS") or str(here.parents[3] / "datasets")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", action="append", help="dcgan28, mlp-gan or pytorch-dcgan64 (repeatable)")
+    p.add_argument("--preset", action="append", help="dcgan28, mlp-gan, dcgan-emoji32 or pytorch-dcgan64 (repeatable)")
     p.add_argument("--batch", action="append", type=int, help="batch size (repeatable; default 64)")
     p.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -126,7 +127,7 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--format", choices=["table", "csv"], default="table")
-    p.add_argument("--datasets", default=default_datasets, help="folder holding mnist10k/ and twemoji-64/")
+    p.add_argument("--datasets", default=default_datasets, help="folder holding mnist10k/, noto-emoji-32/ and twemoji-64/")
     p.add_argument("--sgemm", type=int, metavar="N", help="print the GFLOP/s of an N x N x N matrix product and exit")
     a = p.parse_args(argv)
     if a.threads is not None:

@@ -52,7 +52,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.rounds < 1 or a.threads < 1:
         p.error(f"need --rounds >= 1 and --threads >= 1, got {a.rounds} and {a.threads}")
-    presets = a.preset or ["dcgan28", "mlp-gan"]
+    presets = a.preset or ["dcgan28", "mlp-gan", "dcgan-emoji32", "pytorch-dcgan64"]
     batches = a.batch or [64, 128]
     backends = a.backend or ["flex"]
     plan = ["--warmup", str(a.warmup), "--reps", str(a.reps), "--steps", str(a.steps), "--threads", str(a.threads), "--format", "csv"]
@@ -85,16 +85,25 @@ def main(argv=None):
 
     torch_backend = "pytorch" if on_cpu else f"pytorch-{a.torch_device}"
 
+    def values(preset, batch, backend, key):
+        """One value per round, in round order."""
+        return [float(x[key]) for x in rows if (x["preset"], int(x["batch"]), x["backend"]) == (preset, batch, backend)]
+
     def median(preset, batch, backend, key):
-        return statistics.median(float(x[key]) for x in rows if (x["preset"], int(x["batch"]), x["backend"]) == (preset, batch, backend))
+        return statistics.median(values(preset, batch, backend, key))
+
+    def ratio_spread(preset, batch, backend):
+        """Lowest and highest ratio of one round's pair (measured one after the other)."""
+        ratios = [o / t for o, t in zip(values(preset, batch, backend, "images_per_s"), values(preset, batch, torch_backend, "images_per_s"))]
+        return min(ratios), max(ratios)
 
     print()
     where = f"{a.threads} threads" if on_cpu else a.torch_device
     print(f"FLOP limit: {limit:.1f} GFLOP/s ({a.sgemm}^3 f32 matrix product, {where}: " + ", ".join(f"{k} {v:.1f}" for k, v in ceilings.items()) + ")")
     print(f"median of {a.rounds} rounds, each {a.reps} x {a.steps} steps after {a.warmup} warm-up steps")
     print()
-    print("| preset | batch | threads | backend | gan_lab images/s | PyTorch images/s | ratio | MFLOP/image | gan_lab GFLOP/s | gan_lab % of limit | PyTorch % of limit |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| preset | batch | threads | backend | gan_lab images/s | PyTorch images/s | ratio | rounds' ratios | MFLOP/image | gan_lab GFLOP/s | gan_lab % of limit | PyTorch % of limit |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for preset in presets:
         for batch in batches:
             theirs = median(preset, batch, torch_backend, "images_per_s")
@@ -103,8 +112,9 @@ def main(argv=None):
                 ours = median(preset, batch, backend, "images_per_s")
                 gflops = median(preset, batch, backend, "gflop_per_s")
                 mflop = median(preset, batch, backend, "mflop_per_image")
+                lo, hi = ratio_spread(preset, batch, backend)
                 print(
-                    f"| {preset} | {batch} | {a.threads} | {backend} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f}x | {mflop:.1f} |"
+                    f"| {preset} | {batch} | {a.threads} | {backend} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f}x | {lo:.2f}–{hi:.2f} | {mflop:.1f} |"
                     f" {gflops:.1f} | {100 * gflops / limit:.1f} % | {100 * their_gflops / limit:.1f} % |"
                 )
     if a.out:

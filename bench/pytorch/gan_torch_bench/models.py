@@ -1,4 +1,4 @@
-"""The gan_lab presets `dcgan28`, `mlp-gan` and `pytorch-dcgan64`, layer for layer.
+"""The gan_lab presets `dcgan28`, `mlp-gan`, `dcgan-emoji32` and `pytorch-dcgan64`, layer for layer.
 
 Each builder mirrors gan_lab/src/config/presets.rs and gan_lab/src/model/blocks.rs: every block is
 layer -> BatchNorm? -> activation -> dropout?, a layer followed by BatchNorm has no bias, BatchNorm
@@ -76,6 +76,12 @@ def pytorch_dcgan64():
     return dcgan_pair(3, (512, 4, 4), [256, 128, 64], [64, 128, 256, 512])
 
 
+def dcgan_emoji32():
+    """dcgan28's recipe at 32x32 RGB: G 100 -> 256x4x4 -> 128 -> 64 -> 3; D 3 -> 64 -> 128 (BN)
+    -> 256 (BN) -> 1, without dropout."""
+    return dcgan_pair(3, (256, 4, 4), [128, 64], [64, 128, 256])
+
+
 def mlp_gan():
     """MLP GAN: G 100-256-512-1024-784 (LeakyReLU 0.2, tanh), D 784-1024-512-256-1 (LeakyReLU 0.2,
     dropout 0.3 after every hidden layer); PyTorch's default Linear initialisation."""
@@ -95,6 +101,7 @@ def mlp_gan():
 PRESETS = {
     "dcgan28": (dcgan28, (1, 28, 28)),
     "mlp-gan": (mlp_gan, (1, 28, 28)),
+    "dcgan-emoji32": (dcgan_emoji32, (3, 32, 32)),
     "pytorch-dcgan64": (pytorch_dcgan64, (3, 64, 64)),
 }
 
