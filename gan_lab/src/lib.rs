@@ -45,6 +45,8 @@ pub mod vulkan_setup;
 #[cfg(feature = "engine")]
 pub mod bench;
 #[cfg(feature = "engine")]
+pub mod denormals;
+#[cfg(feature = "engine")]
 pub mod loss;
 #[cfg(feature = "engine")]
 pub mod model;

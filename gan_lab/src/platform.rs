@@ -193,6 +193,7 @@ macro_rules! each {
 impl AnySession {
     /// Builds a session for `cfg` on `backend`, recording into `run` when given.
     pub fn new(cfg: ExperimentConfig, backend: BackendKind, price_per_hour_usd: Option<f64>, run: Option<RunDir>) -> Result<Self> {
+        crate::denormals::flush_denormals();
         let platform = platform_record(backend, price_per_hour_usd);
         match backend {
             BackendKind::Flex => Ok(AnySession::Flex(Session::new(cfg, Default::default(), platform, run)?)),
@@ -230,6 +231,7 @@ impl AnySession {
             None => recorded_backend(&run)?,
         };
         backend.check()?;
+        crate::denormals::flush_denormals();
         let platform = platform_record(backend, price_per_hour_usd);
         match backend {
             BackendKind::Flex => Ok(AnySession::Flex(Session::open(run, Default::default(), platform)?)),
@@ -357,6 +359,19 @@ mod tests {
         assert!(p.logical_cores >= 1 && p.threads >= 1);
         assert!(p.device.starts_with("cpu ("));
         assert_eq!(p.gan_lab_version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn a_session_flushes_subnormals_on_every_thread_of_its_pool() {
+        // A diverging run's subnormal gradients made its steps 5× slower (see `denormals`).
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        pool.install(|| {
+            let mut cfg = crate::config::preset("mlp-gan").unwrap();
+            cfg.data.limit = Some(128);
+            AnySession::new(cfg, BackendKind::Flex, None, None).unwrap();
+        });
+        assert_eq!(pool.broadcast(|_| crate::denormals::flushing()), [true; 2]);
     }
 
     #[test]

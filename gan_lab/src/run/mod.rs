@@ -107,6 +107,19 @@ pub struct Summary {
     pub finished_unix: f64,
 }
 
+impl Summary {
+    /// The losses of the last logged step, `D 1.178 G 1.373 | D(x) 0.86 D(G(z)) 0.59`; NaN for a
+    /// diverged run; for a run shorter than its logging interval (no losses yet, not a divergence),
+    /// a sentence that says so.
+    pub fn losses_text(&self) -> String {
+        if self.finite && self.d_loss.is_nan() {
+            "no losses logged yet (fewer steps than train.log_every)".to_string()
+        } else {
+            format!("D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}", self.d_loss, self.g_loss, self.d_real, self.d_fake)
+        }
+    }
+}
+
 /// serde_json writes NaN and infinities as `null`; read `null` back as NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
@@ -342,6 +355,11 @@ mod tests {
         let back: Summary = serde_json::from_str(&text).unwrap();
         assert!(back.d_loss.is_nan() && back.d_fake.is_nan() && !back.finite);
         assert_eq!((back.steps, back.images_per_s), (400, 2000.0));
+        assert_eq!(back.losses_text(), "D NaN G NaN | D(x) NaN D(G(z)) NaN", "a divergence shows as such");
+        let short = Summary { finite: true, ..back.clone() };
+        assert_eq!(short.losses_text(), "no losses logged yet (fewer steps than train.log_every)");
+        let logged = Summary { d_loss: 1.1784, g_loss: 1.3731, d_real: 0.861, d_fake: 0.594, ..short };
+        assert_eq!(logged.losses_text(), "D 1.178 G 1.373 | D(x) 0.86 D(G(z)) 0.59");
     }
 
     #[test]

@@ -89,8 +89,8 @@ fn train(plan: &SweepPlan, run: &PlannedRun, dir: &Path, price_per_hour: Option<
         }
         let s = session.summary();
         println!(
-            "{}: {} steps, {} of training, {:.1} images/s | D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}",
-            run.id, report.to_step, format_duration(s.train_seconds), report.images_per_s, s.d_loss, s.g_loss, s.d_real, s.d_fake
+            "{}: {} steps, {} of training, {:.1} images/s | {}",
+            run.id, report.to_step, format_duration(s.train_seconds), report.images_per_s, s.losses_text()
         );
     }
     let s = session.summary();

@@ -137,12 +137,7 @@ fn train_and_report(session: &mut AnySession, steps: u64, minutes: Option<Durati
         None => session.train_steps(steps)?,
     };
     let s = session.summary();
-    let losses = if session.history().is_empty() {
-        // nothing logged yet: the run is shorter than one logging interval (not a divergence)
-        "no losses logged yet (fewer steps than --log-every)".to_string()
-    } else {
-        format!("D {:.3} G {:.3} | D(x) {:.2} D(G(z)) {:.2}", s.d_loss, s.g_loss, s.d_real, s.d_fake)
-    };
+    let losses = s.losses_text();
     if let (true, Some((_, signal))) = (report.interrupted, gan_lab::signals::received()) {
         let run = session.run_dir().map(|r| r.path.display().to_string()).unwrap_or_default();
         eprintln!("stopped by {signal} at step {}: sample grid, checkpoint and summary written; continue with: gan-lab resume {run}", report.to_step);
