@@ -328,7 +328,7 @@ mod tests {
                 let values = serde_json::json!({ "activation": activation, "optimizer": optimizer });
                 let record = crate::sweep::SweepRecord {
                     plan: "study".into(), plan_hash: "0".into(), run_id: run.name(), values: values.as_object().unwrap().clone(), backend: "flex".into(),
-                    seed: seed as u64, steps: Some(100), train_seconds: None,
+                    seed: seed as u64, steps: Some(100), train_seconds: None, eval_every_seconds: None,
                 };
                 write_json(&run.path.join("sweep.json"), &record).unwrap();
                 write_metrics(&run.metrics_path(), &[MetricsRow::for_test(50, 10.0), MetricsRow::for_test(100, 20.0)]).unwrap();

@@ -1,12 +1,16 @@
 //! Quality over training, one curve per configuration: at each evaluation, the mean and standard
 //! deviation over the configuration's seeds, against training seconds or images seen. With a
 //! plan's equal budget and `eval_every`, every run is evaluated at the same points, so the k-th
-//! evaluations of a configuration's runs line up.
+//! evaluations of a configuration's runs line up. With a time budget one chunk can pass two
+//! evaluation times (a step longer than the interval: a stalled machine, a slow first step), so
+//! there each evaluation is placed at the last point of the plan's grid it reached (the grid is in
+//! the run's `sweep.json`), and a point a run skipped has one run fewer.
 
 use super::reach::{comparable_evaluations, evaluation_seconds};
 use super::group::mean_std;
-use super::{RunDir, RunTable};
+use super::{read_json, RunDir, RunTable};
 use crate::error::{Error, Result};
+use crate::sweep::SweepRecord;
 
 /// What a quality curve is drawn against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +61,11 @@ impl RunTable {
         let batch = self.numbers("batch")?;
         let mut curves = Vec::new();
         for (key, rows) in groups {
-            let per_run: Vec<Vec<(f64, f64)>> = rows.iter().map(|&r| self.evaluations(r, metric, progress, batch[r].unwrap_or(f64::NAN))).collect::<Result<_>>()?;
-            let longest = per_run.iter().map(Vec::len).max().unwrap_or(0);
-            let points = (0..longest)
+            let per_run: Vec<Vec<Evaluation>> = rows.iter().map(|&r| self.evaluations(r, metric, progress, batch[r].unwrap_or(f64::NAN))).collect::<Result<_>>()?;
+            let points = per_run.iter().flatten().map(|e| e.point + 1).max().unwrap_or(0);
+            let points = (0..points)
                 .filter_map(|k| {
-                    let at: Vec<(f64, f64)> = per_run.iter().filter_map(|p| p.get(k)).copied().filter(|(_, y)| y.is_finite()).collect();
+                    let at: Vec<(f64, f64)> = per_run.iter().flatten().filter(|e| e.point == k && e.y.is_finite()).map(|e| (e.x, e.y)).collect();
                     let (Some(x), (Some(mean), std)) = (mean_std(&at.iter().map(|p| p.0).collect::<Vec<_>>()).0, mean_std(&at.iter().map(|p| p.1).collect::<Vec<_>>())) else {
                         return None;
                     };
@@ -74,26 +78,37 @@ impl RunTable {
         Ok(curves)
     }
 
-    /// (progress, metric) at each evaluation of row `row`'s run.
-    fn evaluations(&self, row: usize, metric: &str, progress: Progress, batch: f64) -> Result<Vec<(f64, f64)>> {
+    /// Each evaluation of row `row`'s run: its point on the curve, progress and metric.
+    fn evaluations(&self, row: usize, metric: &str, progress: Progress, batch: f64) -> Result<Vec<Evaluation>> {
         let run = RunDir { path: self.paths[row].clone() };
         let rows = comparable_evaluations(&run)?;
-        let seconds = match progress {
-            Progress::TrainSeconds => evaluation_seconds(&run, &rows)?,
-            Progress::Images => Vec::new(),
-        };
+        let record = run.path.join("sweep.json");
+        let grid = if record.is_file() { read_json::<SweepRecord>(&record)?.evaluation_times() } else { Vec::new() };
+        let seconds = if progress == Progress::TrainSeconds || !grid.is_empty() { evaluation_seconds(&run, &rows)? } else { Vec::new() };
+        // The last grid time each evaluation reached; the k-th evaluation is point k without a
+        // grid, or when an evaluation does not fit it (before the first time, two at one point).
+        let on_grid: Option<Vec<usize>> = seconds.iter().map(|s| grid.iter().filter(|&&t| s.is_some_and(|s| s >= t)).count().checked_sub(1)).collect();
+        let points = on_grid.filter(|p| !grid.is_empty() && p.windows(2).all(|w| w[0] < w[1])).unwrap_or_else(|| (0..rows.len()).collect());
         rows.iter()
+            .zip(points)
             .enumerate()
-            .map(|(i, q)| {
+            .map(|(i, (q, point))| {
                 let y = q.value(metric).ok_or_else(|| Error::Other(format!("quality.parquet has no '{metric}'; it has fld, kid_mean, precision, recall, density, coverage, class_coverage, class_kl")))?;
                 let x = match progress {
                     Progress::TrainSeconds => seconds[i].unwrap_or(f64::NAN),
                     Progress::Images => q.step as f64 * batch,
                 };
-                Ok((x, y))
+                Ok(Evaluation { point, x, y })
             })
             .collect()
     }
+}
+
+/// One evaluation of a run, placed on its configuration's curve.
+struct Evaluation {
+    point: usize,
+    x: f64,
+    y: f64,
 }
 
 #[cfg(test)]
@@ -139,6 +154,34 @@ mod tests {
         let chart = table.quality_chart("fld", Progress::TrainSeconds, "FLD over training").unwrap();
         assert!(chart.svg.contains("<polygon") && chart.svg.contains("training time, s") && chart.svg.contains("mlp-gan · – (2 runs)"), "a band for the two-seed curve");
         assert!(chart.caption.contains("shaded: ± one standard deviation"), "{}", chart.caption);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_run_that_passed_two_evaluation_times_in_one_chunk_lines_up_with_the_plans_grid() {
+        let root = crate::test_scratch_dir("over_time_grid");
+        let _ = std::fs::remove_dir_all(&root);
+        // A 4-second budget evaluated every 2 s. Seed 0 was evaluated at both times; seed 1's one
+        // slow step carried it from under 2 s past 4 s, so its only evaluation closes the 4 s point.
+        for (seed, evals) in [(0, &[(7, 2.1, 300.0), (14, 4.2, 100.0)][..]), (1, &[(5, 4.6, 140.0)][..])] {
+            let mut cfg = crate::config::preset("mlp-gan").unwrap();
+            cfg.seed = seed;
+            let run = RunDir::create(&root, &cfg).unwrap();
+            let record = SweepRecord {
+                plan: "grid".into(), plan_hash: "0".into(), run_id: run.name(), values: Default::default(), backend: "flex".into(), seed,
+                steps: None, train_seconds: Some(4.0), eval_every_seconds: Some(2.0),
+            };
+            crate::run::write_json(&run.path.join("sweep.json"), &record).unwrap();
+            let protocol = Protocol { extractor: "lenet".into(), layer: "fc1".into(), n_real: 9, n_fake: 9, real_split: "holdout".into(), seed: 7, sampling: Default::default() };
+            let rows: Vec<QualityRow> = evals.iter().map(|&(step, train_s, fld)| QualityRow { train_s, ..QualityRow::for_test(step, fld, protocol.clone()) }).collect();
+            write_quality(&run.quality_path(), &rows).unwrap();
+        }
+        let table = RunTable::load(&root).unwrap();
+        let [curve] = &table.quality_curves("fld", Progress::TrainSeconds).unwrap()[..] else { panic!("one configuration") };
+        let points: Vec<(f64, f64, usize)> = curve.points.iter().map(|p| ((p.x * 100.0).round() / 100.0, p.mean, p.runs)).collect();
+        assert_eq!(points, [(2.1, 300.0, 1), (4.4, 120.0, 2)], "not (2 s with 4.6 s, then 4.2 s alone)");
+        let by_images = table.quality_curves("fld", Progress::Images).unwrap();
+        assert_eq!(by_images[0].points.iter().map(|p| p.runs).collect::<Vec<_>>(), [1, 2], "the same points against images");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

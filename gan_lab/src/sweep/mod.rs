@@ -44,6 +44,10 @@ pub struct SweepRecord {
     pub steps: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_seconds: Option<f64>,
+    /// With a time budget, the plan's `eval_every` in training seconds: the run's evaluation
+    /// points. Absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_every_seconds: Option<f64>,
 }
 
 impl SweepRecord {
@@ -63,6 +67,19 @@ impl SweepRecord {
                 RunBudget::Steps(_) => None,
                 RunBudget::TrainSeconds { seconds, .. } => Some(seconds),
             },
+            eval_every_seconds: match run.budget {
+                RunBudget::Steps(_) => None,
+                RunBudget::TrainSeconds { eval_every, .. } => eval_every,
+            },
+        }
+    }
+
+    /// The training times at which the run was meant to be evaluated (see [`RunBudget::stops`]);
+    /// empty for a step budget or an older record.
+    pub fn evaluation_times(&self) -> Vec<f64> {
+        match (self.train_seconds, self.eval_every_seconds) {
+            (Some(seconds), Some(every)) => RunBudget::TrainSeconds { seconds, eval_every: Some(every) }.stops(),
+            _ => Vec::new(),
         }
     }
 }
