@@ -15,6 +15,8 @@ pub use crate::lab::{
 pub use crate::report::{Bar, Chart, ImageGrid, Series, SideBySide};
 pub use crate::run::{AnswerTable, GroupedTable, Measure, MetricsRow, Progress, QualityCurve, RunDir, RunTable, Summary, Verdict};
 pub use crate::sweep::SweepPlan;
+/// Training time for [`Experiment::train_for`].
+pub use std::time::Duration;
 
 #[cfg(feature = "engine")]
 pub use crate::platform::AnySession;
