@@ -3,11 +3,12 @@
 //! A diverging run (the study's DCGAN with SGD at lr 0.05) saturates its sigmoids, and the
 //! gradients behind them fall below f32's smallest normal number (1.2e-38). Intel CPUs handle
 //! each such subnormal operand with a microcode assist, up to ~100× slower than a normal one: one
-//! step of that run took 1.8 s against 0.34 s for its neighbours (2 threads), and a time-budgeted
-//! study gave it a third of the steps of its rivals (5 steps in 4 s against 11–15). With the MXCSR's flush-to-zero (FTZ, results) and denormals-are-zero (DAZ,
-//! operands) bits set, those values are zeros and every step costs the same; PyTorch offers the
-//! same switch as `torch.set_flush_denormal(True)`. Values of 1e-38 change no loss or weight that
-//! training can see. A no-op on other CPUs (aarch64 flushes with FPCR.FZ, not set here).
+//! step of that run took 4.0 s against about 0.5 s for its neighbours (one thread), and a
+//! time-budgeted study gave it 5 steps in 4 s where its rivals got 11–15. With the MXCSR's
+//! flush-to-zero (FTZ, results) and denormals-are-zero (DAZ, operands) bits set, those values are
+//! zeros and every step costs the same; PyTorch offers the same switch as
+//! `torch.set_flush_denormal(True)`. Values of 1e-38 change no loss or weight that training can
+//! see. A no-op on other CPUs (aarch64 flushes with FPCR.FZ, not set here).
 
 /// Sets FTZ and DAZ on the calling thread and on every thread of the current rayon pool (the
 /// global one that flex and gemm use, or the pool whose `install` this runs in). Each thread keeps

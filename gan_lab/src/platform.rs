@@ -364,7 +364,7 @@ mod tests {
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn a_session_flushes_subnormals_on_every_thread_of_its_pool() {
-        // A diverging run's subnormal gradients made its steps 5× slower (see `denormals`).
+        // A diverging run's subnormal gradients made some of its steps 8× slower (see `denormals`).
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         pool.install(|| {
             let mut cfg = crate::config::preset("mlp-gan").unwrap();
