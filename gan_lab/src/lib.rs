@@ -43,6 +43,8 @@ pub mod sweep;
 pub mod vulkan_setup;
 
 #[cfg(feature = "engine")]
+pub mod allocator;
+#[cfg(feature = "engine")]
 pub mod bench;
 #[cfg(feature = "engine")]
 pub mod denormals;

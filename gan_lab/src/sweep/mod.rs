@@ -52,6 +52,10 @@ pub struct SweepRecord {
 
 impl SweepRecord {
     pub fn new(plan: &SweepPlan, run: &PlannedRun) -> Self {
+        let (steps, train_seconds, eval_every_seconds) = match run.budget {
+            RunBudget::Steps(n) => (Some(n), None, None),
+            RunBudget::TrainSeconds { seconds, eval_every } => (None, Some(seconds), eval_every),
+        };
         SweepRecord {
             plan: plan.name.clone(),
             plan_hash: plan.hash(),
@@ -59,18 +63,9 @@ impl SweepRecord {
             values: run.values.iter().cloned().collect(),
             backend: run.backend.clone(),
             seed: run.seed,
-            steps: match run.budget {
-                RunBudget::Steps(n) => Some(n),
-                RunBudget::TrainSeconds { .. } => None,
-            },
-            train_seconds: match run.budget {
-                RunBudget::Steps(_) => None,
-                RunBudget::TrainSeconds { seconds, .. } => Some(seconds),
-            },
-            eval_every_seconds: match run.budget {
-                RunBudget::Steps(_) => None,
-                RunBudget::TrainSeconds { eval_every, .. } => eval_every,
-            },
+            steps,
+            train_seconds,
+            eval_every_seconds,
         }
     }
 

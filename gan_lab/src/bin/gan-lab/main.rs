@@ -18,7 +18,7 @@ use gan_lab::train::format_duration;
 use gan_lab::{Error, Result};
 
 fn main() -> ExitCode {
-    gan_lab::platform::tune_allocator();
+    gan_lab::allocator::tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         // A run stopped by SIGTERM or SIGINT ends as a signalled process would (143, 130), after
