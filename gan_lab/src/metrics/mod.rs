@@ -9,9 +9,12 @@
 pub mod evaluate;
 #[cfg(feature = "engine")]
 pub mod features;
+mod distance;
 mod linalg;
 pub mod modes;
 
+pub use distance::distance_rows;
+use distance::{parallel_map, row_dots};
 pub use linalg::{mean_cov, sqrt_psd, symmetric_eigen, Square};
 
 use rand::seq::index::sample;
@@ -39,53 +42,25 @@ pub struct Kid {
     pub std: f64,
 }
 
-/// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
-/// `.sum()` must add in order and stays scalar).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Runs `f(i)` for i in 0..n on every core, in contiguous blocks, and returns the results in order.
-fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).min(n.max(1));
-    let chunk = n.div_ceil(threads).max(1);
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n).step_by(chunk).map(|start| s.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("metrics worker")).collect()
-    })
-}
-
 fn unbiased_mmd2(x: &[&[f32]], y: &[&[f32]], dim: usize) -> f64 {
-    let k = |a: &[f32], b: &[f32]| (dot(a, b) as f64 / dim as f64 + 1.0).powi(3);
+    let k = |dot: f32| (dot as f64 / dim as f64 + 1.0).powi(3);
     let m = x.len() as f64;
     let n = y.len() as f64;
     let mut kxx = 0.0;
     let mut kyy = 0.0;
     let mut kxy = 0.0;
+    let mut dots = Vec::with_capacity(x.len().max(y.len()));
     for i in 0..x.len() {
-        for j in i + 1..x.len() {
-            kxx += 2.0 * k(x[i], x[j]);
-        }
+        row_dots(x[i], &x[i + 1..], &mut dots);
+        dots.iter().for_each(|&d| kxx += 2.0 * k(d));
     }
     for i in 0..y.len() {
-        for j in i + 1..y.len() {
-            kyy += 2.0 * k(y[i], y[j]);
-        }
+        row_dots(y[i], &y[i + 1..], &mut dots);
+        dots.iter().for_each(|&d| kyy += 2.0 * k(d));
     }
     for a in x {
-        for b in y {
-            kxy += k(a, b);
-        }
+        row_dots(a, y, &mut dots);
+        dots.iter().for_each(|&d| kxy += k(d));
     }
     kxx / (m * (m - 1.0)) + kyy / (n * (n - 1.0)) - 2.0 * kxy / (m * n)
 }
@@ -120,29 +95,28 @@ pub fn kid(real: &[f32], fake: &[f32], dim: usize, subsets: usize, subset_size: 
     Kid { mean, std: var.sqrt() }
 }
 
-/// Euclidean distances from every row of `a` to every row of `b`, one row at a time, on all
-/// cores; `reduce` turns a row of distances into what the caller keeps.
-pub fn distance_rows<T: Send>(a: &[f32], b: &[f32], dim: usize, reduce: impl Fn(usize, &[f32]) -> T + Sync) -> Vec<T> {
-    let na = a.len() / dim;
-    let norms_b: Vec<f32> = b.chunks(dim).map(|r| dot(r, r)).collect();
-    parallel_map(na, |i| {
-        let x = &a[i * dim..(i + 1) * dim];
-        let nx = dot(x, x);
-        let row: Vec<f32> = b.chunks(dim).zip(&norms_b).map(|(y, ny)| (nx + ny - 2.0 * dot(x, y)).max(0.0).sqrt()).collect();
-        reduce(i, &row)
-    })
-}
-
 /// Distance of every row of `x` to its k-th nearest other row of `x`.
 pub fn kth_neighbour_radii(x: &[f32], dim: usize, k: usize) -> Vec<f32> {
-    distance_rows(x, x, dim, |i, row| {
-        let mut others: Vec<f32> = row.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, d)| *d).collect();
-        let k = k.clamp(1, others.len().max(1));
-        if others.is_empty() {
-            return 0.0;
+    neighbour_radii(x, dim, [k]).into_iter().next().expect("one k")
+}
+
+/// [`kth_neighbour_radii`] for each of `ks` from one pass over the distances: each row keeps its
+/// max(ks) smallest distances to other rows in a sorted buffer (k is small), and reads each k-th.
+fn neighbour_radii<const K: usize>(x: &[f32], dim: usize, ks: [usize; K]) -> [Vec<f32>; K] {
+    let rows = distance_rows(x, x, dim, |i, row| {
+        let k_max = ks.iter().copied().max().unwrap_or(1).clamp(1, row.len().saturating_sub(1).max(1));
+        let mut nearest: Vec<f32> = Vec::with_capacity(k_max + 1);
+        for (j, &d) in row.iter().enumerate() {
+            if j == i || (nearest.len() == k_max && d >= nearest[k_max - 1]) {
+                continue;
+            }
+            let at = nearest.partition_point(|&n| n <= d);
+            nearest.insert(at, d);
+            nearest.truncate(k_max);
         }
-        *others.select_nth_unstable_by(k - 1, f32::total_cmp).1
-    })
+        ks.map(|k| if nearest.is_empty() { 0.0 } else { nearest[k.clamp(1, nearest.len()) - 1] })
+    });
+    std::array::from_fn(|m| rows.iter().map(|r| r[m]).collect())
 }
 
 /// Precision, recall (k for both manifolds), density and coverage (k for the real manifold).
@@ -157,9 +131,8 @@ pub struct Prdc {
 /// Improved precision/recall with `k_pr` neighbours and density/coverage with `k_dc`.
 pub fn prdc(real: &[f32], fake: &[f32], dim: usize, k_pr: usize, k_dc: usize) -> Prdc {
     let (nr, nf) = (real.len() / dim, fake.len() / dim);
-    let real_r_pr = kth_neighbour_radii(real, dim, k_pr);
+    let [real_r_pr, real_r_dc] = neighbour_radii(real, dim, [k_pr, k_dc]);
     let fake_r_pr = kth_neighbour_radii(fake, dim, k_pr);
-    let real_r_dc = if k_dc == k_pr { real_r_pr.clone() } else { kth_neighbour_radii(real, dim, k_dc) };
     // For each fake: inside any real k_pr-ball? how many real k_dc-balls contain it?
     let per_fake = distance_rows(fake, real, dim, |_, row| {
         let inside_pr = row.iter().zip(&real_r_pr).any(|(d, r)| d <= r);
@@ -249,6 +222,25 @@ mod tests {
     fn the_frechet_distance_of_a_set_to_itself_is_zero() {
         let x = features(50, 4, 0.0, 1.0);
         assert!(frechet_distance(&x, &x, 4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn radii_for_several_k_are_each_rows_kth_smallest_distance_to_the_others() {
+        // Rows 0 and 1 coincide (a tie at distance 0); 6 rows, so k = 9 means the farthest other.
+        let mut x = features(6, 4, 0.2, 1.0);
+        x.copy_within(0..4, 4);
+        let [r1, r3, r9] = neighbour_radii(&x, 4, [1, 3, 9]);
+        let all = distance_rows(&x, &x, 4, |_, row| row.to_vec());
+        for (k, got) in [(1, &r1), (3, &r3), (9, &r9)] {
+            for (i, &r) in got.iter().enumerate() {
+                let mut others: Vec<f32> = all[i].iter().enumerate().filter(|&(j, _)| j != i).map(|(_, d)| *d).collect();
+                others.sort_by(f32::total_cmp);
+                assert_eq!(r, others[k.min(others.len()) - 1], "k {k}, row {i}");
+            }
+            assert_eq!(kth_neighbour_radii(&x, 4, k), *got);
+        }
+        assert_eq!((r1[0], r1[1]), (0.0, 0.0));
+        assert_eq!(kth_neighbour_radii(&x[..4], 4, 3), vec![0.0], "one row has no neighbour");
     }
 
     #[test]
