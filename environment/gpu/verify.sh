@@ -61,18 +61,7 @@ doctor() {
 
 # The same checkpoint (1 step on flex) resumed on flex and on the backend under test.
 agreement() {
-    rm -rf "$runs/agree"
-    "$BIN" train --config "$cfg" --backend flex --steps 1 --set train.batch_size="$BATCH" --set data.limit=4096 \
-        --set train.log_every=1 --set train.sample_every=100000 --set train.checkpoint_every=100000 \
-        --runs-dir "$runs/agree/start" --quiet || return 1
-    local start
-    start=$(find "$runs/agree/start" -mindepth 1 -maxdepth 1 -type d | head -1)
-    mkdir -p "$runs/agree/cpu" "$runs/agree/other"
-    cp -r "$start" "$runs/agree/cpu/run"
-    cp -r "$start" "$runs/agree/other/run"
-    "$BIN" resume "$runs/agree/cpu/run" --backend flex --steps "$STEPS" --quiet || return 1
-    "$BIN" resume "$runs/agree/other/run" --backend "$BACKEND" --steps "$STEPS" --quiet || return 1
-    "$BIN" compare-losses "$runs/agree/cpu/run" "$runs/agree/other/run" --steps "$STEPS" --tolerance "$TOLERANCE"
+    GAN_LAB_BIN=$BIN "$ROOT/environment/gpu/agreement.sh" "$cfg" "$runs/agree" "$BACKEND" "$STEPS" "$BATCH" 4096 "$TOLERANCE"
 }
 
 long_run() {

@@ -55,20 +55,11 @@ json.dump(cfg, sys.stdout, indent=2)'
 
 echo "== the same checkpoint resumed for $STEPS steps on flex and on wgpu (tolerance $TOLERANCE)"
 for preset in ${PRESETS:-dcgan28 mlp-gan goodfellow2014-mnist}; do
-    dir="$OUT/agree/$preset"
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    no_dropout "$preset" > "$dir/config.json"
-    "$BIN" train --config "$dir/config.json" --backend flex --steps 1 --set data.limit=2048 --set train.batch_size=16 --set train.log_every=1 \
-        --set train.sample_every=100000 --set train.checkpoint_every=100000 --runs-dir "$dir/start" --quiet
-    start=$(find "$dir/start" -mindepth 1 -maxdepth 1 -type d | head -1)
-    cp -r "$start" "$dir/flex"
-    cp -r "$start" "$dir/wgpu"
-    "$BIN" resume "$dir/flex" --backend flex --steps "$STEPS" --quiet
-    "$BIN" resume "$dir/wgpu" --backend wgpu --steps "$STEPS" --quiet | tee "$dir/resume-wgpu.txt"
-    grep -q "at step 1 on wgpu" "$dir/resume-wgpu.txt"
+    mkdir -p "$OUT/agree"
+    no_dropout "$preset" > "$OUT/agree/$preset.json"
     echo "-- $preset"
-    "$BIN" compare-losses "$dir/flex" "$dir/wgpu" --steps "$STEPS" --tolerance "$TOLERANCE" | tee "$dir/agreement.txt"
+    GAN_LAB_BIN=$BIN "$ROOT/environment/gpu/agreement.sh" "$OUT/agree/$preset.json" "$OUT/agree/$preset" wgpu "$STEPS" 16 2048 "$TOLERANCE" \
+        | tee "$OUT/agree/$preset.txt"
 done
 
 echo "== 50 mlp-gan steps on wgpu"
