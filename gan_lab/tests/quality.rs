@@ -66,6 +66,20 @@ fn training_evaluates_at_checkpoints_and_keeps_the_best_generator() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FLD") && text.contains("real 200 (all) vs fake 200"), "{text}");
     assert_eq!(read_quality(&run.quality_path()).unwrap().len(), 3);
+
+    // --outside: the share inside the real manifold is the precision just printed, and the two
+    // grids hold the samples on each side.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gan-lab"))
+        .args(["eval", run.path.to_str().unwrap(), "--n", "200", "--outside"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let precision = read_quality(&run.quality_path()).unwrap().last().unwrap().precision;
+    assert!(text.contains(&format!("inside the real manifold: {precision:.3} of 200 samples")), "{text}");
+    let grids: Vec<bool> = ["outside", "inside"].iter().map(|side| run.path.join(format!("eval/step-0000020-{side}.png")).is_file()).collect();
+    assert_eq!(grids, [precision < 1.0, precision > 0.0], "{text}");
 }
 
 #[test]

@@ -12,6 +12,10 @@ use crate::run::{Protocol, QualityRow};
 /// KID: subsets × subset size (torch-fidelity uses 100 × 1000; 50 keeps 10k-vs-10k under a minute).
 pub const KID_SUBSETS: usize = 50;
 pub const KID_SUBSET_SIZE: usize = 1000;
+/// Neighbours that set the radius of each point's ball for precision and recall (Kynkäänniemi et
+/// al. 2019), and for density and coverage (Naeem et al. 2020).
+pub const PRECISION_K: usize = 3;
+pub const DENSITY_K: usize = 5;
 /// Rows of the training split used for the nearest-neighbour (memorisation) check.
 pub const NN_TRAIN_ROWS: usize = 5000;
 
@@ -63,7 +67,7 @@ pub fn image_features(fx: &FeatureExtractor, set: &ImageSet, idx: &[usize]) -> R
 pub fn score(step: u64, real: &[f32], fake: &[f32], fake_pred: &[usize], classes: usize, train: &[f32], heldout: &[f32], protocol: Protocol, started: Instant) -> QualityRow {
     let d = FEATURE_DIM;
     let k = kid(real, fake, d, KID_SUBSETS, KID_SUBSET_SIZE, protocol.seed);
-    let p = prdc(real, fake, d, 3, 5);
+    let p = prdc(real, fake, d, PRECISION_K, DENSITY_K);
     let (cov, kl) = class_coverage(fake_pred, classes);
     QualityRow {
         step,

@@ -153,6 +153,19 @@ pub fn prdc(real: &[f32], fake: &[f32], dim: usize, k_pr: usize, k_dc: usize) ->
     }
 }
 
+/// Where each fake row lies against precision's real manifold (the union of the balls around the
+/// real rows, each of radius its distance to its k-th nearest real neighbour): whether it is inside
+/// one (what precision counts), and the smallest distance to a real row as a multiple of that row's
+/// radius (below 1 inside; 1.1 means 10 % beyond the nearest edge).
+pub fn manifold_ratios(real: &[f32], fake: &[f32], dim: usize, k: usize) -> Vec<(bool, f32)> {
+    let radii = kth_neighbour_radii(real, dim, k);
+    distance_rows(fake, real, dim, |_, row| {
+        let inside = row.iter().zip(&radii).any(|(d, r)| d <= r);
+        let ratio = row.iter().zip(&radii).map(|(d, r)| if *r > 0.0 { d / r } else if *d == 0.0 { 0.0 } else { f32::INFINITY }).fold(f32::INFINITY, f32::min);
+        (inside, ratio)
+    })
+}
+
 /// Fraction of the `classes` classes predicted at least once, and KL(predicted histogram ‖ uniform).
 pub fn class_coverage(predicted: &[usize], classes: usize) -> (f64, f64) {
     let mut counts = vec![0usize; classes];
@@ -241,6 +254,18 @@ mod tests {
         }
         assert_eq!((r1[0], r1[1]), (0.0, 0.0));
         assert_eq!(kth_neighbour_radii(&x[..4], 4, 3), vec![0.0], "one row has no neighbour");
+    }
+
+    #[test]
+    fn the_share_inside_the_manifold_is_precision_and_ratios_say_how_far_outside() {
+        let (real, fake) = (features(40, 6, 0.0, 1.0), features(30, 6, 0.9, 1.3));
+        let look = manifold_ratios(&real, &fake, 6, 3);
+        let inside = look.iter().filter(|l| l.0).count() as f64 / look.len() as f64;
+        assert_eq!(inside, prdc(&real, &fake, 6, 3, 5).precision);
+        assert!(inside > 0.0 && inside < 1.0, "the fixture has samples on both sides: {inside}");
+        assert!(look.iter().all(|&(i, r)| if i { r <= 1.0 } else { r > 1.0 }), "{look:?}");
+        // A real row itself sits at the centre of its own ball.
+        assert!(manifold_ratios(&real, &real[..6], 6, 3)[0] == (true, 0.0));
     }
 
     #[test]

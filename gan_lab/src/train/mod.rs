@@ -25,7 +25,7 @@ pub use health::{alarms, mean_pairwise_distance, relative_change};
 pub use optim::{LabOptim, LabOptimState, NetOptimizer};
 pub use crate::run::format_duration;
 pub use progress::progress_line;
-pub use quality::BestRecord;
+pub use quality::{BestRecord, ManifoldLook};
 pub use recorder::{sample_grid, Recorder};
 pub use schedule::{learning_rate, momentum_at};
 pub use trainer::{noise, seed_mix, StepStats, Trainer, TrainerRecords, TrainerState};
@@ -175,6 +175,12 @@ impl<B: TrainBackend> Session<B> {
     /// images; the row is returned, not recorded.
     pub fn evaluate(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<crate::run::QualityRow> {
         self.recorder.evaluation.evaluate(&self.trainer, n, sampling)
+    }
+
+    /// Where `n` samples lie against precision's real manifold: which are inside, how far the
+    /// others miss, and the samples themselves (see [`ManifoldLook`]).
+    pub fn look(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<ManifoldLook> {
+        self.recorder.evaluation.look(&self.trainer, n, sampling)
     }
 
     /// The run's numbers so far.

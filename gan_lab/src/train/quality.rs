@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::{seed_mix, Recorder, Trainer};
 use crate::error::{Error, Result};
 use crate::data::STACKED_MNIST;
-use crate::metrics::evaluate::{features, image_features, per_channel, real_indices, score, MIN_EVAL_SAMPLES, NN_TRAIN_ROWS};
+use crate::metrics::evaluate::{features, image_features, per_channel, real_indices, score, MIN_EVAL_SAMPLES, NN_TRAIN_ROWS, PRECISION_K};
+use crate::metrics::manifold_ratios;
 use crate::metrics::modes::{digit_triples, mode_coverage, MODE_SAMPLES};
 use crate::metrics::features::{FeatureExtractor, FEATURE_DIM, FEATURE_LAYER};
 use crate::run::{read_json, read_quality, write_atomic, write_json, write_quality, Protocol, QualityRow, RunDir};
@@ -23,6 +24,43 @@ pub struct BestRecord {
     pub step: u64,
     pub fld: f64,
     pub protocol: Protocol,
+}
+
+/// Where a generator's samples lie against precision's real manifold ([`Evaluation::look`]): for
+/// each sample, whether it is inside (what precision counts) and its distance to the nearest real
+/// ball as a multiple of that ball's radius; the samples themselves, to see which ones miss.
+pub struct ManifoldLook {
+    pub step: u64,
+    /// (inside, ratio) per sample, in sample order.
+    pub samples: Vec<(bool, f32)>,
+    /// The samples, CHW in [-1, 1], one after another.
+    pub pixels: Vec<f32>,
+    pub shape: [usize; 3],
+}
+
+impl ManifoldLook {
+    /// Share of the samples inside: precision (for images read as one feature row each).
+    pub fn inside_share(&self) -> f64 {
+        self.samples.iter().filter(|s| s.0).count() as f64 / self.samples.len().max(1) as f64
+    }
+
+    /// The `q`-quantile (0..=1) of the ratios.
+    pub fn ratio_quantile(&self, q: f64) -> f32 {
+        let mut r: Vec<f32> = self.samples.iter().map(|s| s.1).collect();
+        r.sort_by(f32::total_cmp);
+        r.get(((r.len() as f64 - 1.0) * q.clamp(0.0, 1.0)).round() as usize).copied().unwrap_or(f32::NAN)
+    }
+
+    /// A grid of the first `max` samples that are inside (`inside`) or outside, in sample order;
+    /// `None` when there is none.
+    pub fn grid(&self, inside: bool, max: usize) -> Result<Option<crate::report::ImageGrid>> {
+        let size: usize = self.shape.iter().product();
+        let picked: Vec<f32> = self.samples.iter().enumerate().filter(|(_, s)| s.0 == inside).take(max).flat_map(|(i, _)| self.pixels[i * size..(i + 1) * size].iter().copied()).collect();
+        if picked.is_empty() {
+            return Ok(None);
+        }
+        crate::report::ImageGrid::from_chw(&picked, picked.len() / size, self.shape, 3).map(Some)
+    }
 }
 
 /// Real-side features, computed once per session and sample count.
@@ -45,10 +83,9 @@ pub(super) struct Evaluation {
 }
 
 impl Evaluation {
-    /// Scores `trainer`'s generator on `n` samples made as `sampling` says against `n` real
-    /// images (see `metrics::evaluate::real_indices`) and returns the row (not recorded).
-    pub fn evaluate<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<QualityRow> {
-        let started = Instant::now();
+    /// Loads the feature network and the real-side features for `n` samples (once per session
+    /// and `n`); returns `n` capped at the dataset's size.
+    fn prepare<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize) -> Result<usize> {
         let cfg = trainer.config();
         let (data, split) = (trainer.dataset(), trainer.split());
         let n = n.min(data.len());
@@ -69,6 +106,16 @@ impl Evaluation {
             let (heldout, _) = image_features(fx, data, &split.holdout)?;
             self.real_features = Some(RealFeatures { n: idx.len(), split: which, real, train, heldout });
         }
+        Ok(n)
+    }
+
+    /// Scores `trainer`'s generator on `n` samples made as `sampling` says against `n` real
+    /// images (see `metrics::evaluate::real_indices`) and returns the row (not recorded).
+    pub fn evaluate<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<QualityRow> {
+        let started = Instant::now();
+        let n = self.prepare(trainer, n)?;
+        let cfg = trainer.config();
+        let fx = self.extractor.as_ref().expect("prepared");
         let by_channel = per_channel(fx, cfg.data.channels);
         // Stacked MNIST's modes are counted over MODE_SAMPLES samples, the first n of which the
         // other metrics score (the evaluation noise is one stream, so they are generate(n)'s).
@@ -95,6 +142,22 @@ impl Evaluation {
             Some(m) => QualityRow { modes: m.modes as f64, mode_kl: m.kl, ..row },
             None => row,
         })
+    }
+
+    /// Where `n` samples (made as `sampling` says, from the evaluation noise) lie against
+    /// precision's real manifold (k = 3, the `n` real images [`Self::evaluate`] compares with):
+    /// see [`ManifoldLook`].
+    pub fn look<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<ManifoldLook> {
+        let n = self.prepare(trainer, n)?;
+        let cfg = trainer.config();
+        let fx = self.extractor.as_ref().expect("prepared");
+        let pixels = trainer.generate(n, sampling)?;
+        let (fake, _) = features(fx, &pixels, n, cfg.image_shape())?;
+        let rows = manifold_ratios(&self.real_features.as_ref().expect("prepared").real, &fake, FEATURE_DIM, PRECISION_K);
+        // Read one channel at a time (Stacked MNIST), an image is inside when all its channels are.
+        let per_image = rows.len() / n;
+        let samples = rows.chunks(per_image).map(|c| (c.iter().all(|r| r.0), c.iter().map(|r| r.1).fold(0.0, f32::max))).collect();
+        Ok(ManifoldLook { step: trainer.step_count(), samples, pixels, shape: cfg.image_shape() })
     }
 
     /// Reloads the run's quality rows up to the resumed step.

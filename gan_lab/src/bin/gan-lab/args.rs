@@ -43,6 +43,11 @@ pub enum Command {
         /// default: the run's train.sampling).
         #[arg(long)]
         sampling: Option<String>,
+        /// Also show which samples precision rejects: the share inside the real manifold, how far
+        /// the others miss (quantiles of the distance to the nearest real ball, in radii), and
+        /// grids of the first 64 outside and inside in RUN/eval/step-NNNNNNN-{outside,inside}.png.
+        #[arg(long)]
+        outside: bool,
     },
     /// Serve one training session over stdin/stdout (JSON lines): what notebooks drive. See
     /// `gan_lab::lab::protocol` for the commands.

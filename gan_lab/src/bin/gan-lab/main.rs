@@ -78,7 +78,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Resume(args) => resume(args),
         Command::Bench(args) => bench(args),
         Command::Features { command } => features(command),
-        Command::Eval { run, n, sampling } => eval(&run, n, sampling.as_deref()),
+        Command::Eval { run, n, sampling, outside } => eval(&run, n, sampling.as_deref(), outside),
         Command::Runs { dirs, group_by, baseline, metric, reach, html } => {
             if reach.is_some_and(|r| !r.is_finite()) {
                 return Err(Error::Other(format!("--reach takes a finite number, got {}", reach.unwrap_or_default())));
@@ -274,7 +274,7 @@ fn features(command: FeaturesCommand) -> Result<()> {
     }
 }
 
-fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>) -> Result<()> {
+fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>, outside: bool) -> Result<()> {
     let run = RunDir::open(run)?;
     // Scores do not depend on the backend: a GPU run is evaluated on the CPU where no GPU is.
     let backend = Some(recorded_backend(&run)?).filter(|b| b.check().is_ok()).unwrap_or(BackendKind::Flex);
@@ -299,6 +299,23 @@ fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>) -> Result<()> {
     }
     println!("nearest training image: samples {:.3}, held-out real {:.3}", row.nn_fake_train, row.nn_real_train);
     println!("evaluation took {:.1} s (not counted as training time)", row.eval_s);
+    if outside {
+        let look = session.look(n, sampling)?;
+        let q = |p| look.ratio_quantile(p);
+        println!(
+            "inside the real manifold: {:.3} of {} samples; distance to the nearest real ball in radii (1 = on its edge): 10% {:.2}, 50% {:.2}, 90% {:.2}, 99% {:.2}",
+            look.inside_share(), look.samples.len(), q(0.1), q(0.5), q(0.9), q(0.99)
+        );
+        let dir = run.path.join("eval");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        for (inside, name) in [(false, "outside"), (true, "inside")] {
+            if let Some(grid) = look.grid(inside, 64)? {
+                let path = dir.join(format!("step-{:07}-{name}.png", look.step));
+                grid.save(&path)?;
+                println!("{name}: {}", path.display());
+            }
+        }
+    }
     Ok(())
 }
 
