@@ -3,9 +3,9 @@
 //!
 //! Every dot product is summed in one order, whichever path computes it: eight running sums
 //! (position k goes to sum k mod 8), those eight added in order, then the tail. The blocked paths
-//! below only reuse loads (four rows of `a` against one row of `b`, a tile of `b` kept in cache)
-//! and run the same arithmetic on wider registers where the CPU has them, so their results are
-//! bit-identical to [`dot`] one pair at a time.
+//! below only reuse loads (eight rows of `a` against one row of `b`, a tile of `b` kept in cache)
+//! and run the same arithmetic on wider registers where the CPU has them (AVX2, found at run
+//! time), so their results are bit-identical to [`dot`] one pair at a time.
 
 /// Running sums per dot product; position k of a row adds to sum k mod `LANES`.
 const LANES: usize = 8;
@@ -57,9 +57,9 @@ fn tile_with<const R: usize>(dots: impl Fn([&[f32]; R], &[f32]) -> [f32; R], xs:
     }
 }
 
-/// Distances from rows `rows` of `a` to every row of `b`, tile by tile of `b`: `tile4` computes a
-/// tile for `ROWS` rows of `a` at a time, `tile1` for each row left over.
-fn distance_task(a: &[f32], rows: std::ops::Range<usize>, b: &[f32], nb: &[f32], dim: usize, tile4: TileFn<ROWS>, tile1: TileFn<1>) -> Vec<Vec<f32>> {
+/// Distances from rows `rows` of `a` to every row of `b`, tile by tile of `b`: `tile_rows` computes
+/// a tile for `ROWS` rows of `a` at a time, `tile1` for each row left over.
+fn distance_task(a: &[f32], rows: std::ops::Range<usize>, b: &[f32], nb: &[f32], dim: usize, tile_rows: TileFn<ROWS>, tile1: TileFn<1>) -> Vec<Vec<f32>> {
     let mut out = vec![vec![0f32; nb.len()]; rows.len()];
     let x = |i: usize| &a[i * dim..(i + 1) * dim];
     for (t, (tile, tile_norms)) in b.chunks(TILE * dim).zip(nb.chunks(TILE)).enumerate() {
@@ -68,7 +68,7 @@ fn distance_task(a: &[f32], rows: std::ops::Range<usize>, b: &[f32], nb: &[f32],
         while r + ROWS <= rows.len() {
             let xs: [&[f32]; ROWS] = std::array::from_fn(|k| x(rows.start + r + k));
             let nx = xs.map(|v| dot(v, v));
-            tile4(xs, nx, tile, tile_norms, dim, j0, &mut out[r..r + ROWS]);
+            tile_rows(xs, nx, tile, tile_norms, dim, j0, &mut out[r..r + ROWS]);
             r += ROWS;
         }
         for r in r..rows.len() {
@@ -79,7 +79,7 @@ fn distance_task(a: &[f32], rows: std::ops::Range<usize>, b: &[f32], nb: &[f32],
     out
 }
 
-/// A function computing one tile of distances for `R` rows of `a` (see [`distance_tile`]).
+/// A function computing one tile of distances for `R` rows of `a` (see [`tile_with`]).
 type TileFn<const R: usize> = fn([&[f32]; R], [f32; R], &[f32], &[f32], usize, usize, &mut [Vec<f32>]);
 
 /// [`dots`] with AVX2 intrinsics: lane l of one 8-float register is running sum l, and each step
@@ -129,9 +129,9 @@ fn distance_rows_of(a: &[f32], rows: std::ops::Range<usize>, b: &[f32], nb: &[f3
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY (both): the CPU has AVX2, checked on the line above.
-        let tile4: TileFn<ROWS> = |xs, nx, b, nb, dim, j0, out| unsafe { distance_tile_avx2(xs, nx, b, nb, dim, j0, out) };
+        let tile_rows: TileFn<ROWS> = |xs, nx, b, nb, dim, j0, out| unsafe { distance_tile_avx2(xs, nx, b, nb, dim, j0, out) };
         let tile1: TileFn<1> = |xs, nx, b, nb, dim, j0, out| unsafe { distance_tile_avx2(xs, nx, b, nb, dim, j0, out) };
-        return distance_task(a, rows, b, nb, dim, tile4, tile1);
+        return distance_task(a, rows, b, nb, dim, tile_rows, tile1);
     }
     distance_task(a, rows, b, nb, dim, distance_tile::<ROWS>, distance_tile::<1>)
 }
