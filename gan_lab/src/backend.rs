@@ -25,26 +25,20 @@ impl BackendKind {
     /// Every backend, in the order `doctor` and the notebooks list them.
     pub const ALL: [BackendKind; 4] = [BackendKind::Flex, BackendKind::NdArray, BackendKind::Cuda, BackendKind::Wgpu];
     /// Every backend name `--backend` accepts: [`Self::ALL`]'s names, in its order.
-    pub const NAMES: [&'static str; 4] = {
-        let mut names = [""; 4];
-        let mut i = 0;
-        while i < names.len() {
-            names[i] = Self::ALL[i].name();
-            i += 1;
-        }
-        names
-    };
+    pub fn names() -> [&'static str; 4] {
+        Self::ALL.map(Self::name)
+    }
 
     /// Parses `flex`, `ndarray`, `cuda` or `wgpu`.
     pub fn parse(name: &str) -> Result<Self> {
         Self::ALL
             .into_iter()
             .find(|b| b.name() == name)
-            .ok_or_else(|| Error::Unknown { kind: "backend", name: name.into(), known: Self::NAMES.iter().map(|s| s.to_string()).collect() })
+            .ok_or_else(|| Error::Unknown { kind: "backend", name: name.into(), known: Self::names().map(String::from).to_vec() })
     }
 
     /// The backend's name.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             BackendKind::Flex => "flex",
             BackendKind::NdArray => "ndarray",
@@ -73,7 +67,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_serde_and_unknown_ones_list_the_choices() {
-        for name in BackendKind::NAMES {
+        for name in BackendKind::names() {
             let b = BackendKind::parse(name).unwrap();
             assert_eq!((b.name(), b.to_string()), (name, name.to_string()));
             assert_eq!(serde_json::to_string(&b).unwrap(), format!("\"{name}\""));

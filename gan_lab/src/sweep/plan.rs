@@ -215,7 +215,7 @@ impl SweepPlan {
         }
         for b in &self.backends {
             if BackendKind::parse(b).is_err() {
-                p.push(format!("backend '{b}' is not one of {}", BackendKind::NAMES.join(", ")));
+                p.push(format!("backend '{b}' is not one of {}", BackendKind::names().join(", ")));
             }
         }
         if self.backends.iter().collect::<std::collections::BTreeSet<_>>().len() != self.backends.len() {
