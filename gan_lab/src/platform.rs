@@ -297,9 +297,9 @@ impl AnySession {
     pub fn evaluate(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<crate::run::QualityRow> {
         each!(self, s => s.evaluate(n, sampling))
     }
-    /// Where `n` samples lie against precision's real manifold (see [`Session::look`]).
-    pub fn look(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<crate::train::ManifoldLook> {
-        each!(self, s => s.look(n, sampling))
+    /// [`Self::evaluate`] and where its samples lie (see [`Session::evaluate_with_look`]).
+    pub fn evaluate_with_look(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<(crate::run::QualityRow, crate::train::ManifoldLook)> {
+        each!(self, s => s.evaluate_with_look(n, sampling))
     }
     /// Every quality row recorded so far.
     pub fn quality(&self) -> &[crate::run::QualityRow] {

@@ -177,10 +177,10 @@ impl<B: TrainBackend> Session<B> {
         self.recorder.evaluation.evaluate(&self.trainer, n, sampling)
     }
 
-    /// Where `n` samples lie against precision's real manifold: which are inside, how far the
-    /// others miss, and the samples themselves (see [`ManifoldLook`]).
-    pub fn look(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<ManifoldLook> {
-        self.recorder.evaluation.look(&self.trainer, n, sampling)
+    /// [`Self::evaluate`], and where the same samples lie against precision's real manifold:
+    /// which are inside, how far the others miss, and the samples themselves (see [`ManifoldLook`]).
+    pub fn evaluate_with_look(&mut self, n: usize, sampling: crate::config::Sampling) -> Result<(crate::run::QualityRow, ManifoldLook)> {
+        self.recorder.evaluation.evaluate_with_look(&self.trainer, n, sampling)
     }
 
     /// The run's numbers so far.

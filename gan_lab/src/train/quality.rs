@@ -26,7 +26,7 @@ pub struct BestRecord {
     pub protocol: Protocol,
 }
 
-/// Where a generator's samples lie against precision's real manifold ([`Evaluation::look`]): for
+/// Where a generator's samples lie against precision's real manifold ([`crate::train::Session::evaluate_with_look`]): for
 /// each sample, whether it is inside (what precision counts) and its distance to the nearest real
 /// ball as a multiple of that ball's radius; the samples themselves, to see which ones miss.
 pub struct ManifoldLook {
@@ -112,6 +112,18 @@ impl Evaluation {
     /// Scores `trainer`'s generator on `n` samples made as `sampling` says against `n` real
     /// images (see `metrics::evaluate::real_indices`) and returns the row (not recorded).
     pub fn evaluate<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<QualityRow> {
+        Ok(self.score_samples(trainer, n, sampling, false)?.0)
+    }
+
+    /// [`Self::evaluate`], and where the same samples lie against precision's real manifold
+    /// (k = 3, the real images the row compares with): see [`ManifoldLook`].
+    pub fn evaluate_with_look<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<(QualityRow, ManifoldLook)> {
+        let (row, look) = self.score_samples(trainer, n, sampling, true)?;
+        Ok((row, look.expect("asked for")))
+    }
+
+    /// The row of [`Self::evaluate`] and, when `look`, the [`ManifoldLook`] of its samples.
+    fn score_samples<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling, look: bool) -> Result<(QualityRow, Option<ManifoldLook>)> {
         let started = Instant::now();
         let n = self.prepare(trainer, n)?;
         let cfg = trainer.config();
@@ -121,11 +133,12 @@ impl Evaluation {
         // other metrics score (the evaluation noise is one stream, so they are generate(n)'s).
         let stacked = cfg.data.dataset == STACKED_MNIST && by_channel && fx.card.classes == 10;
         let made = if stacked { n.max(MODE_SAMPLES) } else { n };
-        let (mut fake, mut pred) = features(fx, &trainer.generate(made, sampling)?, made, cfg.image_shape())?;
+        let mut pixels = trainer.generate(made, sampling)?;
+        let (mut fake, mut pred) = features(fx, &pixels, made, cfg.image_shape())?;
         let modes = if stacked { Some(mode_coverage(&digit_triples(&pred))?) } else { None };
-        let rows = n * if by_channel { cfg.data.channels } else { 1 };
-        fake.truncate(rows * FEATURE_DIM);
-        pred.truncate(rows);
+        let per_image = if by_channel { cfg.data.channels } else { 1 };
+        fake.truncate(n * per_image * FEATURE_DIM);
+        pred.truncate(n * per_image);
         let r = self.real_features.as_ref().expect("computed");
         let protocol = Protocol {
             extractor: fx.name(),
@@ -138,26 +151,18 @@ impl Evaluation {
         };
         let heldout = if r.heldout.is_empty() { &r.real } else { &r.heldout };
         let row = score(trainer.step_count(), &r.real, &fake, &pred, fx.card.classes, &r.train, heldout, protocol, started);
-        Ok(match modes {
+        let row = match modes {
             Some(m) => QualityRow { modes: m.modes as f64, mode_kl: m.kl, ..row },
             None => row,
-        })
-    }
-
-    /// Where `n` samples (made as `sampling` says, from the evaluation noise) lie against
-    /// precision's real manifold (k = 3, the `n` real images [`Self::evaluate`] compares with):
-    /// see [`ManifoldLook`].
-    pub fn look<B: TrainBackend>(&mut self, trainer: &Trainer<B>, n: usize, sampling: Sampling) -> Result<ManifoldLook> {
-        let n = self.prepare(trainer, n)?;
-        let cfg = trainer.config();
-        let fx = self.extractor.as_ref().expect("prepared");
-        let pixels = trainer.generate(n, sampling)?;
-        let (fake, _) = features(fx, &pixels, n, cfg.image_shape())?;
-        let rows = manifold_ratios(&self.real_features.as_ref().expect("prepared").real, &fake, FEATURE_DIM, PRECISION_K);
-        // Read one channel at a time (Stacked MNIST), an image is inside when all its channels are.
-        let per_image = rows.len() / n;
-        let samples = rows.chunks(per_image).map(|c| (c.iter().all(|r| r.0), c.iter().map(|r| r.1).fold(0.0, f32::max))).collect();
-        Ok(ManifoldLook { step: trainer.step_count(), samples, pixels, shape: cfg.image_shape() })
+        };
+        let look = look.then(|| {
+            let rows = manifold_ratios(&r.real, &fake, FEATURE_DIM, PRECISION_K);
+            // Read one channel at a time (Stacked MNIST), an image is inside when all its channels are.
+            let samples = rows.chunks(per_image).map(|c| (c.iter().all(|r| r.0), c.iter().map(|r| r.1).fold(0.0, f32::max))).collect();
+            pixels.truncate(n * cfg.image_shape().iter().product::<usize>());
+            ManifoldLook { step: trainer.step_count(), samples, pixels, shape: cfg.image_shape() }
+        });
+        Ok((row, look))
     }
 
     /// Reloads the run's quality rows up to the resumed step.

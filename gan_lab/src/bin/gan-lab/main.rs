@@ -283,7 +283,12 @@ fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>, outside: bool) 
         Some(name) => gan_lab::config::Sampling::parse(name)?,
         None => session.config().train.sampling,
     };
-    let row = session.evaluate(n, sampling)?;
+    let (row, look) = if outside {
+        let (row, look) = session.evaluate_with_look(n, sampling)?;
+        (row, Some(look))
+    } else {
+        (session.evaluate(n, sampling)?, None)
+    };
     let mut rows = if run.quality_path().is_file() { gan_lab::run::read_quality(&run.quality_path())? } else { Vec::new() };
     rows.push(row.clone());
     gan_lab::run::write_quality(&run.quality_path(), &rows)?;
@@ -299,8 +304,7 @@ fn eval(run: &std::path::Path, n: usize, sampling: Option<&str>, outside: bool) 
     }
     println!("nearest training image: samples {:.3}, held-out real {:.3}", row.nn_fake_train, row.nn_real_train);
     println!("evaluation took {:.1} s (not counted as training time)", row.eval_s);
-    if outside {
-        let look = session.look(n, sampling)?;
+    if let Some(look) = look {
         let q = |p| look.ratio_quantile(p);
         println!(
             "inside the real manifold: {:.3} of {} samples; distance to the nearest real ball in radii (1 = on its edge): 10% {:.2}, 50% {:.2}, 90% {:.2}, 99% {:.2}",
