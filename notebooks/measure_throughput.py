@@ -19,24 +19,23 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 
 import nbformat
 from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from execute import kernel_environment, name_next_kernel, shared_first_cell  # noqa: E402
+from execute import kernel_environment, name_next_kernel, shared_first_cell, stream_text  # noqa: E402
 
 
 def run_cell(client, nb, source, tag):
     """Appends a code cell, executes it and returns the numbers it printed after `tag`."""
     nb.cells.append(nbformat.v4.new_code_cell(source))
     client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
-    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    text = stream_text(nb.cells[-1], "stdout")
     m = re.search(rf"{tag} (.*)", text)
     if not m:
-        sys.exit(f"the cell printed no {tag} line:\n{text}")
+        sys.exit(f"the cell printed no {tag} line:\n{text}{stream_text(nb.cells[-1], 'stderr')}")
     return [float(v) for v in m.group(1).split()]
 
 
