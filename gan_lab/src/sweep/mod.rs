@@ -14,6 +14,7 @@ mod axes;
 mod budget;
 pub mod local;
 mod plan;
+mod rules;
 pub mod slurm;
 pub mod status;
 #[cfg(feature = "engine")]
