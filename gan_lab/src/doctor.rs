@@ -227,6 +227,7 @@ pub fn environment_checks() -> Vec<Check> {
         None => checks.push(Check::info("build cache", "CARGO_TARGET_DIR not set: builds go to target/ in the checkout (set it to share one cache; setup.sh uses ~/.cache/gan_lab/target)")),
     }
     checks.push(cache_check("kernel cache", &gan_lab_home().join("evcxr"), ", notebook build folders"));
+    checks.push(cache_check("gpu kernel cache", &crate::gpu_cache::cache_folder(&gan_lab_home()), ", cuda's compiled kernels and cubecl's autotune choices"));
     checks
 }
 

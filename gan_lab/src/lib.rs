@@ -24,6 +24,7 @@
 //! | [`bench`] | training-throughput benchmark (`gan-lab bench`) — `engine` feature |
 //! | [`doctor`] | what this machine and build can do: backends, GPUs, CUDA libraries, kernel spec, caches |
 //! | [`cuda_setup`], [`vulkan_setup`] | what the cuda and wgpu backends need at run time, found without loading them |
+//! | [`gpu_cache`] | where the GPU backends keep compiled kernels and autotune choices (cubecl's settings with `cuda` or `wgpu`) |
 //! | [`error`] | the one error type |
 
 pub mod backend;
@@ -33,6 +34,7 @@ pub mod data;
 pub mod doctor;
 pub mod error;
 pub mod flops;
+pub mod gpu_cache;
 pub mod lab;
 pub mod metrics;
 pub mod prelude;
