@@ -7,12 +7,14 @@
 #   1. gan-lab doctor                                                  → OUT_DIR/doctor.txt
 #   2. agreement: one dcgan28 checkpoint (1 step on flex) resumed for 10 steps on flex and on the
 #      GPU; their D/G losses, D(x), D(G(z)) compared step by step       → OUT_DIR/agreement.txt
-#   3. a 500-step dcgan28 run on the GPU                                 → OUT_DIR/train-500.txt
-#   4. gan-lab bench on the GPU: dcgan28 and pytorch-dcgan64, batch 64 and 256 → OUT_DIR/bench.csv
-#   5. the study's platform question (notebook 12_study, "Which platform?") as the same sweep
+#   3. start-up: the same short run twice from an empty kernel cache (OUT_DIR/home): the first
+#      compiles the GPU kernels, the second reuses them; the seconds of each → OUT_DIR/start-up.txt
+#   4. a 500-step dcgan28 run on the GPU                                 → OUT_DIR/train-500.txt
+#   5. gan-lab bench on the GPU: dcgan28 and pytorch-dcgan64, batch 64 and 256 → OUT_DIR/bench.csv
+#   6. the study's platform question (notebook 12_study, "Which platform?") as the same sweep
 #      plan: dcgan28 on flex and on the GPU, 3 seeds, VERIFY_PLATFORM_STEPS steps each (default
 #      50); the throughput table and the answer table against flex      → OUT_DIR/study-platform.txt
-#   6. side by side with PyTorch CUDA (bench/pytorch, in alternation, 2 rounds), when the Python
+#   7. side by side with PyTorch CUDA (bench/pytorch, in alternation, 2 rounds), when the Python
 #      in GAN_LAB_TORCH_PYTHON (default python3) has torch with CUDA   → OUT_DIR/compare.md
 #   OUT_DIR/summary.txt collects the outcome of each, with its seconds. Exit status: 0 when all
 #   that ran passed. Everything runs from the binary: nothing is installed or downloaded.
@@ -64,6 +66,23 @@ agreement() {
     GAN_LAB_BIN=$BIN "$ROOT/environment/gpu/agreement.sh" "$cfg" "$runs/agree" "$BACKEND" "$STEPS" "$BATCH" 4096 "$TOLERANCE"
 }
 
+# The same short run twice with GAN_LAB_HOME in OUT_DIR: the first from an empty kernel cache, the
+# second from what the first kept (on cuda its PTX folder must not be empty; src/gpu_cache.rs).
+start_up() {
+    local home="$OUT/home" i t
+    for i in 1 2; do
+        t=$(date +%s.%N)
+        GAN_LAB_HOME=$home "$BIN" train --config "$cfg" --backend "$BACKEND" --steps "$STEPS" --set train.batch_size="$BATCH" \
+            --runs-dir "$runs/start-$i" --quiet || return 1
+        echo "run $i: $(awk -v a="$(date +%s.%N)" -v b="$t" 'BEGIN { printf "%.1f", a - b }') s from start to end ($STEPS steps)"
+    done
+    if [ "$BACKEND" = cuda ] && [ -z "$(ls -A "$home"/cubecl/ptx/*/ 2>/dev/null)" ]; then
+        echo "no PTX kept under $home/cubecl/ptx"
+        return 1
+    fi
+    du -sh "$home/cubecl" 2>/dev/null || true
+}
+
 long_run() {
     "$BIN" train --config "$cfg" --backend "$BACKEND" --steps "$LONG" --set train.batch_size="$BATCH" --set train.log_every=50 \
         --runs-dir "$runs/long"
@@ -106,6 +125,7 @@ versus_pytorch() {
 
 check "doctor: backend $BACKEND usable" doctor.txt doctor
 check "losses on $BACKEND match flex's from the same checkpoint (first $STEPS steps, tolerance $TOLERANCE)" agreement.txt agreement
+check "start-up twice from an empty kernel cache on $BACKEND" start-up.txt start_up
 check "$LONG-step dcgan28 run on $BACKEND" "train-$LONG.txt" long_run
 check "bench on $BACKEND" bench.csv bench
 check "the study's platform plan: flex and $BACKEND, 3 seeds, $PLATFORM_STEPS steps each" study-platform.txt study_platform
