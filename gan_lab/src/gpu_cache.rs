@@ -2,22 +2,14 @@
 //! a second: the PTX that NVRTC compiles for each cuda kernel at first use (dcgan28 on an H200:
 //! 10.7 s from start to the 20th step with none cached, 1.2 s with all of them) and cubecl's
 //! autotune choices (which convolution and matrix kernels are fastest for each shape). Both go
-//! under `$GAN_LAB_HOME/cubecl` (default `~/.cache/gan_lab/cubecl`), outside any checkout. A
-//! cubecl settings file (`cubecl.toml`, or `burn.toml` with a `[cubecl]` section) in the working
-//! folder or above it is the user's choice: then cubecl reads it as it always does.
+//! under `$GAN_LAB_HOME/cubecl` (default `~/.cache/gan_lab/cubecl`), outside any checkout, unless
+//! the user's cubecl settings (`cubecl.toml`, or `burn.toml` with a `[cubecl]` section, in the
+//! working folder or above it, as cubecl reads them) name a cache of their own.
 
 use std::path::{Path, PathBuf};
 
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 use cubecl_runtime::config::{cache::CacheConfig, CubeClRuntimeConfig, RuntimeConfig};
-
-/// The files cubecl reads its settings from, looked for in the working folder and each above it.
-const SETTINGS_FILES: [&str; 4] = ["cubecl.toml", "CubeCL.toml", "burn.toml", "Burn.toml"];
-
-/// The first cubecl settings file in `dir` or a folder above it.
-pub fn settings_file(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors().flat_map(|d| SETTINGS_FILES.iter().map(move |f| d.join(f))).find(|p| p.is_file())
-}
 
 /// The folder that holds both caches.
 pub fn cache_folder(home: &Path) -> PathBuf {
@@ -42,38 +34,38 @@ pub fn ptx_folder(home: &Path, key: &str) -> PathBuf {
     cache_folder(home).join("ptx").join(name)
 }
 
-/// The settings gan_lab gives cubecl: autotune choices in `home/cubecl`, and PTX in
-/// [`ptx_folder`] when the GPU and compiler are known (`None`: no PTX cache); the rest as cubecl's
-/// defaults and its `CUBECL_*` environment variables make it.
+/// The user's cubecl settings with gan_lab's caches where they leave a cache unset: autotune
+/// choices in `home/cubecl` (cubecl's default, `target`, counts as unset), and PTX in
+/// [`ptx_folder`] when the GPU and compiler are known (`None`: no PTX cache).
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
-pub fn settings(home: &Path, key: Option<&str>) -> CubeClRuntimeConfig {
-    let mut config = CubeClRuntimeConfig::default().override_from_env();
-    config.autotune.cache = CacheConfig::File(cache_folder(home));
-    config.compilation.cache = key.map(|key| CacheConfig::File(ptx_folder(home, key)));
-    config
+pub fn settings(mut user: CubeClRuntimeConfig, home: &Path, key: Option<&str>) -> CubeClRuntimeConfig {
+    if matches!(user.autotune.cache, CacheConfig::Target) {
+        user.autotune.cache = CacheConfig::File(cache_folder(home));
+    }
+    if user.compilation.cache.is_none() {
+        user.compilation.cache = key.map(|key| CacheConfig::File(ptx_folder(home, key)));
+    }
+    user
 }
 
-/// Gives cubecl [`settings`] before its first use in this process, unless a settings file of the
-/// user's is found, the cache folder cannot be made (a read-only home: cubecl's defaults then),
-/// or cubecl has already read its settings; the first call decides, later ones do nothing.
-/// `key` as [`gpu_and_compiler`] makes it: the cuda backend passes its GPUs and NVRTC version,
-/// wgpu (which compiles no PTX) passes `None`.
+/// Gives cubecl [`settings`] before its first use in this process: what cubecl itself would read
+/// (its settings files, then its `CUBECL_*` environment variables) with gan_lab's caches filled
+/// in. Nothing changes when the cache folder cannot be made (a read-only home) or cubecl has
+/// already read its settings; the first call decides, later ones do nothing. `key` as
+/// [`gpu_and_compiler`] makes it: the cuda backend passes its GPUs and NVRTC version, wgpu (which
+/// compiles no PTX) passes `None`.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub fn configure(key: Option<&str>) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-        if settings_file(&cwd).is_some() {
-            return;
-        }
         let home = crate::doctor::gan_lab_home();
         if std::fs::create_dir_all(cache_folder(&home)).is_err() {
             return;
         }
-        let config = settings(&home, key);
         let mut slot = CubeClRuntimeConfig::storage().lock();
         if slot.is_none() {
-            *slot = Some(std::sync::Arc::new(config));
+            let user = CubeClRuntimeConfig::from_current_dir().override_from_env();
+            *slot = Some(std::sync::Arc::new(settings(user, &home, key)));
         }
     });
 }
@@ -81,19 +73,6 @@ pub fn configure(key: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_settings_file_is_found_in_the_folder_or_above_it() {
-        let root = std::env::temp_dir().join(format!("gan_lab_gpu_cache_{}", std::process::id()));
-        let deep = root.join("a").join("b");
-        std::fs::create_dir_all(&deep).unwrap();
-        assert_eq!(settings_file(&deep), None);
-        std::fs::write(root.join("a").join("burn.toml"), "[cubecl]\n").unwrap();
-        assert_eq!(settings_file(&deep), Some(root.join("a").join("burn.toml")));
-        std::fs::write(deep.join("cubecl.toml"), "").unwrap();
-        assert_eq!(settings_file(&deep), Some(deep.join("cubecl.toml")), "the nearest folder first");
-        std::fs::remove_dir_all(&root).unwrap();
-    }
 
     #[test]
     fn each_gpu_and_compiler_has_its_own_ptx_folder_under_home() {
@@ -118,11 +97,17 @@ mod tests {
 
     #[cfg(any(feature = "cuda", feature = "wgpu"))]
     #[test]
-    fn cubecl_is_given_both_caches_under_home() {
+    fn cubecl_is_given_both_caches_under_home_where_the_user_set_none() {
         let home = Path::new("/h");
-        let config = settings(home, Some("NVIDIA H200; nvrtc 13.0"));
+        let config = settings(CubeClRuntimeConfig::default(), home, Some("NVIDIA H200; nvrtc 13.0"));
         assert_eq!(config.autotune.cache.root(), Path::new("/h/cubecl"));
         assert_eq!(config.compilation.cache.map(|c| c.root()), Some(PathBuf::from("/h/cubecl/ptx/NVIDIA-H200--nvrtc-13.0")));
-        assert!(settings(home, None).compilation.cache.is_none(), "no PTX cache without a GPU to key it by");
+        assert!(settings(CubeClRuntimeConfig::default(), home, None).compilation.cache.is_none(), "no PTX cache without a GPU to key it by");
+        let mut user = CubeClRuntimeConfig::default();
+        user.autotune.cache = CacheConfig::File("/mine/tune".into());
+        user.compilation.cache = Some(CacheConfig::File("/mine/ptx".into()));
+        let kept = settings(user, home, Some("NVIDIA H200; nvrtc 13.0"));
+        assert_eq!(kept.autotune.cache.root(), Path::new("/mine/tune"), "the user's autotune cache stays");
+        assert_eq!(kept.compilation.cache.map(|c| c.root()), Some(PathBuf::from("/mine/ptx")), "the user's PTX cache stays");
     }
 }

@@ -106,8 +106,9 @@ fn first_line_of_panic<T>(init: impl FnOnce() -> T + std::panic::UnwindSafe) -> 
 /// The first CUDA device, checked once per process like the wgpu adapter (a run's start asks for
 /// it twice: the backend check, then the session). What cubecl would panic on at the first kernel
 /// (no driver, NVRTC or headers) is said first; cudarc loads the driver at first use and panics
-/// without one: that becomes an error too. cubecl's caches are set before its first use
-/// ([`crate::gpu_cache`]), the PTX one keyed by the GPUs and the NVRTC version.
+/// without one: that becomes an error too, as does a malformed cubecl settings file. cubecl's
+/// caches are set before its first use ([`crate::gpu_cache`]), the PTX one keyed by the GPUs and
+/// the NVRTC version.
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
     static READY: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
@@ -117,8 +118,8 @@ fn cuda_device() -> Result<burn::backend::cuda::CudaDevice> {
             return Err(problem);
         }
         let key = crate::doctor::nvidia_devices().ok().map(|gpus| crate::gpu_cache::gpu_and_compiler(&gpus, setup.nvrtc_version));
-        crate::gpu_cache::configure(key.as_deref());
         first_line_of_panic(|| {
+            crate::gpu_cache::configure(key.as_deref());
             let device = burn::backend::cuda::CudaDevice::default();
             burn::tensor::Tensor::<burn::backend::Cuda, 1>::zeros([1], &device).into_data();
         })
@@ -142,8 +143,8 @@ fn wgpu_adapter() -> Result<&'static str> {
         if let Some(problem) = crate::vulkan_setup::VulkanSetup::probe().problem() {
             return Err(problem);
         }
-        crate::gpu_cache::configure(None);
         first_line_of_panic(|| {
+            crate::gpu_cache::configure(None);
             let info = init_setup::<AutoGraphicsApi>(&WgpuDevice::DefaultDevice, Default::default()).adapter.get_info();
             format!("{}, {:?}, {} {}", info.name, info.backend, info.driver, info.driver_info).trim().to_string()
         })
